@@ -1,0 +1,4 @@
+"""The Channels model (consumers, routers, channel layers, middleware) for every protocol.
+
+API-compatible with Django Channels 4: change ``channels`` to ``gateway`` in import lines.
+"""

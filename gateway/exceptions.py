@@ -1,0 +1,92 @@
+"""Every exception the gateway raises, in one tree.
+
+::
+
+    GatewayError
+    ├── ConfigurationError (also ValueError)      settings or arguments are wrong: fix the config
+    │   ├── InvalidChannelLayerError               CHANNEL_LAYERS names a backend that can't be used
+    │   └── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
+    ├── ChannelFull                                a channel is at capacity: the message was not sent
+    ├── MessageTooLarge                            a message is larger than the layer accepts
+    ├── UnknownEventType (also ValueError)         a consumer has no handler for an event type
+    ├── NoRouteFound (also ValueError)             no route matched a scope
+    ├── ProtocolError
+    │   ├── LocalProtocolError                     our caller broke the API (a bug in the caller)
+    │   │   └── InvalidState (also AssertionError)
+    │   └── RemoteProtocolError                    the peer sent something invalid
+    ├── RequestAborted / RequestTimeout            HTTP consumers: the client went away / too slow
+    └── control flow, as in Channels: StopConsumer, AcceptConnection, DenyConnection
+
+The names Django Channels users know (StopConsumer, ChannelFull, DenyConnection, ...) keep their
+meaning; they are just rooted in GatewayError so ``except GatewayError`` catches them all.
+"""
+
+from __future__ import annotations
+
+
+class GatewayError(Exception):
+    """Base class of every exception the gateway raises."""
+
+
+class ConfigurationError(GatewayError, ValueError):
+    """Settings or arguments are wrong; the message says which and what to set."""
+
+
+class InvalidChannelLayerError(ConfigurationError):
+    """CHANNEL_LAYERS names a layer that is missing or cannot be built."""
+
+
+class AdapterNotConfigured(ConfigurationError):
+    """An adapter cannot run because its settings (broker, token, TNC) are missing."""
+
+
+class ChannelFull(GatewayError):
+    """The channel is at its capacity; the message was not sent. Try again later or drop it."""
+
+
+class MessageTooLarge(GatewayError):
+    """The message is larger than the channel layer or the peer accepts."""
+
+
+class UnknownEventType(GatewayError, ValueError):
+    """A consumer received an event type it has no handler method for."""
+
+
+class NoRouteFound(GatewayError, ValueError):
+    """No route matched the scope (path, topic, channel name or protocol type)."""
+
+
+class ProtocolError(GatewayError):
+    """A protocol was violated. Use a subclass that says whose fault it is."""
+
+
+class LocalProtocolError(ProtocolError):
+    """Our caller broke the protocol API (sent an event out of order, bad arguments): a bug."""
+
+
+class InvalidState(LocalProtocolError, AssertionError):
+    """An operation was attempted in a state that does not allow it."""
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent data that breaks the protocol. Log it and drop the connection."""
+
+
+class RequestAborted(GatewayError):
+    """The client went away before the request was complete."""
+
+
+class RequestTimeout(RequestAborted):
+    """The client took too long to send the request body."""
+
+
+class StopConsumer(GatewayError):
+    """Raise from a consumer handler to end the consumer cleanly (as in Channels)."""
+
+
+class AcceptConnection(GatewayError):
+    """Raise during a connect handler to accept the connection (as in Channels)."""
+
+
+class DenyConnection(GatewayError):
+    """Raise during a connect handler to reject the connection (as in Channels)."""
