@@ -10,6 +10,7 @@
     ├── MessageTooLarge                            a message is larger than the layer accepts
     ├── UnknownEventType (also ValueError)         a consumer has no handler for an event type
     ├── NoRouteFound (also ValueError)             no route matched a scope
+    ├── InvalidInput (also ValueError)             user input (nickname, room, text) is refused
     ├── ProtocolError
     │   ├── LocalProtocolError                     our caller broke the API (a bug in the caller)
     │   │   └── InvalidState (also AssertionError)
@@ -54,6 +55,10 @@ class UnknownEventType(GatewayError, ValueError):
 
 class NoRouteFound(GatewayError, ValueError):
     """No route matched the scope (path, topic, channel name or protocol type)."""
+
+
+class InvalidInput(GatewayError, ValueError):
+    """User input (a nickname, a room name, a message) is not acceptable; the message says why."""
 
 
 class ProtocolError(GatewayError):
