@@ -13,7 +13,9 @@
     ├── InvalidInput (also ValueError)             user input (nickname, room, text) is refused
     ├── ProtocolError
     │   ├── LocalProtocolError                     our caller broke the API (a bug in the caller)
-    │   │   └── InvalidState (also AssertionError)
+    │   │   ├── InvalidState (also AssertionError)
+    │   │   ├── InvalidChannelName (also TypeError)  a channel/group name breaks the naming rules
+    │   │   └── InvalidMessage (also TypeError)      a layer message is not a serializable dict
     │   └── RemoteProtocolError                    the peer sent something invalid
     ├── RequestAborted / RequestTimeout            HTTP consumers: the client went away / too slow
     └── control flow, as in Channels: StopConsumer, AcceptConnection, DenyConnection
@@ -71,6 +73,14 @@ class LocalProtocolError(ProtocolError):
 
 class InvalidState(LocalProtocolError, AssertionError):
     """An operation was attempted in a state that does not allow it."""
+
+
+class InvalidChannelName(LocalProtocolError, TypeError):
+    """A channel or group name breaks a naming rule (TypeError, as in Channels)."""
+
+
+class InvalidMessage(LocalProtocolError, TypeError):
+    """A channel layer message is not a dict the layer can serialize (TypeError, as in Channels)."""
 
 
 class RemoteProtocolError(ProtocolError):

@@ -1,0 +1,214 @@
+"""Per-channel FIFO buffers in process memory: the store behind InMemoryChannelLayer and the
+process-local channels of the Redis layer.
+
+Theory of operation. Each channel is a deque of ``(expires_at, message)`` plus a deque of
+waiting receivers (futures). ``put`` appends and wakes one waiter; ``get`` pops the head or
+parks on a future. A waiter is only ever *woken*: the message stays in the deque until the
+woken task runs and takes it, so a receive cancelled at any point loses nothing and cannot
+reorder anything (a cancelled, already-woken waiter passes its wake-up on).
+
+Expiry is lazy and costs nothing per other channel: a message is dropped when it reaches the
+head of its deque and is found expired, and a sweep deque of ``(due, channel)`` (one entry per
+channel with messages) lets each call free the buffers of channels nobody reads any more in
+amortised O(1), instead of scanning every channel as Channels' in-memory layer does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from gateway.exceptions import ChannelFull
+
+#: Called as ``on_expired(channel, count)`` when messages of a channel expire unread.
+ExpiredCallback = Callable[[str, int], None]
+
+
+class _Channel:
+    __slots__ = ("messages", "waiters")
+
+    def __init__(self) -> None:
+        self.messages: deque[tuple[float, Any]] = deque()
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+
+class ChannelBuffers:
+    """FIFO message buffers per channel name, with expiry and waiting receivers.
+
+    Args:
+        clock: returns the current time in the unit of the ``expires_at`` given to :meth:`put`.
+        on_expired: called with ``(channel, count)`` when messages expire unread.
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        on_expired: ExpiredCallback | None = None,
+    ) -> None:
+        self.clock = clock
+        self.on_expired = on_expired
+        self._channels: dict[str, _Channel] = {}
+        # (due, channel) in roughly increasing due order; `_scheduled` keeps one entry per channel.
+        self._due: deque[tuple[float, str]] = deque()
+        self._scheduled: set[str] = set()
+        #: Receivers parked in :meth:`get` and not yet woken, across all channels.
+        self.waiting = 0
+
+    def __len__(self) -> int:
+        """Number of channels that hold messages or waiters (their buffers are allocated)."""
+        return len(self._channels)
+
+    def pending(self, name: str) -> int:
+        """Number of messages buffered for ``name`` (expired ones included until swept)."""
+        channel = self._channels.get(name)
+        return len(channel.messages) if channel else 0
+
+    def has_waiters(self, name: str) -> bool:
+        """True when a receiver waits on ``name`` and no message is there for it yet."""
+        channel = self._channels.get(name)
+        return bool(channel and channel.waiters)
+
+    def put(self, name: str, message: Any, expires_at: float, capacity: int | None = None) -> None:
+        """Append ``message`` to channel ``name`` and wake one receiver.
+
+        Raises:
+            ChannelFull: ``capacity`` unexpired messages already wait in the channel.
+        """
+        now = self.clock()
+        if self._due and self._due[0][0] <= now:
+            self.sweep(now)
+        channel = self._channels.get(name)
+        if channel is None:
+            channel = self._channels[name] = _Channel()
+        elif channel.messages and channel.messages[0][0] <= now:
+            self._drop_expired(name, channel, now)
+        if capacity is not None and len(channel.messages) >= capacity:
+            if not channel.messages and not channel.waiters:
+                del self._channels[name]
+            raise ChannelFull(
+                f"channel {name!r} is full ({capacity} messages waiting): the message was not "
+                "sent; retry later, or raise its capacity with CONFIG capacity/channel_capacity"
+            )
+        channel.messages.append((expires_at, message))
+        if name not in self._scheduled:
+            self._scheduled.add(name)
+            self._due.append((expires_at, name))
+        if channel.waiters:
+            self._wake(channel)
+
+    async def get(self, name: str) -> Any:
+        """Wait for and return the next unexpired message of channel ``name``.
+
+        Cancelling the call never loses or reorders a message.
+        """
+        channel = self._channels.get(name)
+        if channel is None:
+            channel = self._channels[name] = _Channel()
+        try:
+            while True:
+                messages = channel.messages
+                if messages:
+                    now = self.clock()
+                    if messages[0][0] <= now:
+                        self._drop_expired(name, channel, now)
+                    if messages:
+                        return messages.popleft()[1]
+                waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                channel.waiters.append(waiter)
+                self.waiting += 1
+                try:
+                    await waiter
+                except asyncio.CancelledError:
+                    if waiter.done() and not waiter.cancelled():
+                        # Woken and cancelled at once: the message is still buffered; make
+                        # sure another receiver hears about it.
+                        self._wake(channel)
+                    raise
+                finally:
+                    if not waiter.done() or waiter.cancelled():
+                        try:
+                            channel.waiters.remove(waiter)
+                            self.waiting -= 1
+                        except ValueError:
+                            pass
+        finally:
+            if not channel.messages and not channel.waiters and self._channels.get(name) is channel:
+                del self._channels[name]
+
+    def get_nowait(self, name: str) -> tuple[bool, Any]:
+        """Return ``(True, message)`` when one is buffered for ``name``, else ``(False, None)``."""
+        channel = self._channels.get(name)
+        if channel is None or not channel.messages:
+            return False, None
+        now = self.clock()
+        if channel.messages[0][0] <= now:
+            self._drop_expired(name, channel, now)
+        if not channel.messages:
+            if not channel.waiters:
+                del self._channels[name]
+            return False, None
+        message = channel.messages.popleft()[1]
+        if not channel.messages and not channel.waiters:
+            del self._channels[name]
+        return True, message
+
+    def discard(self, name: str) -> int:
+        """Drop the messages buffered for ``name``; return how many there were."""
+        channel = self._channels.get(name)
+        if channel is None:
+            return 0
+        count = len(channel.messages)
+        channel.messages.clear()
+        if not channel.waiters:
+            del self._channels[name]
+        return count
+
+    def clear(self) -> dict[str, int]:
+        """Drop every buffered message (waiters keep waiting); return the counts per channel."""
+        dropped = {name: len(ch.messages) for name, ch in self._channels.items() if ch.messages}
+        self._channels = {name: ch for name, ch in self._channels.items() if ch.waiters}
+        for channel in self._channels.values():
+            channel.messages.clear()
+        self._due.clear()
+        self._scheduled.clear()
+        return dropped
+
+    def sweep(self, now: float) -> None:
+        """Drop expired messages of channels whose turn has come, and free empty buffers."""
+        due = self._due
+        while due and due[0][0] <= now:
+            _, name = due.popleft()
+            self._scheduled.discard(name)
+            channel = self._channels.get(name)
+            if channel is None:
+                continue
+            if channel.messages and channel.messages[0][0] <= now:
+                self._drop_expired(name, channel, now)
+            if channel.messages:
+                self._scheduled.add(name)
+                # The head's due time may be earlier than the tail's: the sweep only looks at
+                # the front, so such a channel is freed at most one expiry period late.
+                due.append((max(channel.messages[0][0], now), name))
+            elif not channel.waiters:
+                del self._channels[name]
+
+    def _drop_expired(self, name: str, channel: _Channel, now: float) -> None:
+        messages = channel.messages
+        count = 0
+        while messages and messages[0][0] <= now:
+            messages.popleft()
+            count += 1
+        if count and self.on_expired is not None:
+            self.on_expired(name, count)
+
+    def _wake(self, channel: _Channel) -> None:
+        waiters = channel.waiters
+        while waiters:
+            waiter = waiters.popleft()
+            self.waiting -= 1
+            if not waiter.done():
+                waiter.set_result(None)
+                return

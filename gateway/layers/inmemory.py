@@ -1,0 +1,180 @@
+"""InMemoryChannelLayer: the channel layer of one process, as Channels' in-memory layer.
+
+Use it for tests and for ``runadapter all`` (every adapter in one process). Messages are
+deep-copied on send, so a receiver never shares mutable state with the sender.
+
+Unlike Channels' in-memory layer, no call scans all channels or groups: send, receive,
+new_channel and group_send cost the same whatever the number of other channels and groups
+(see :mod:`gateway.layers.buffers`).
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from copy import deepcopy
+from typing import Any, ClassVar
+
+from gateway.exceptions import ChannelFull
+from gateway.layers.base import BaseChannelLayer, CapacityPattern
+from gateway.layers.buffers import ChannelBuffers
+from gateway.metrics import layer_messages
+
+logger = logging.getLogger(__name__)
+
+
+class InMemoryChannelLayer(BaseChannelLayer):
+    """A channel layer inside one process (extensions "groups" and "flush").
+
+    Args:
+        expiry: seconds a message waits unread before it is dropped. A channel whose message
+            expires unread is also removed from its groups (its consumer is gone), as in Channels.
+        group_expiry: seconds a group membership lasts unless renewed by ``group_add``.
+        capacity: default number of messages a channel holds; ``send`` then raises ChannelFull.
+        channel_capacity: ``{glob or regex: capacity}`` per channel name.
+    """
+
+    extensions: ClassVar[list[str]] = ["groups", "flush"]
+
+    def __init__(
+        self,
+        expiry: float = 60,
+        group_expiry: float = 86400,
+        capacity: int = 100,
+        channel_capacity: Mapping[CapacityPattern, int] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            expiry=expiry, capacity=capacity, channel_capacity=channel_capacity, **kwargs
+        )
+        self.group_expiry = group_expiry
+        self._buffers = ChannelBuffers(clock=time.monotonic, on_expired=self._channel_expired)
+        # group -> {channel: joined_at}, oldest first, so expired members sit at the front.
+        self._groups: dict[str, OrderedDict[str, float]] = {}
+        # channel -> its groups, so an expired channel leaves its groups without a scan.
+        self._memberships: dict[str, set[str]] = {}
+        self._sent = layer_messages("inmemory", "send")
+        self._received = layer_messages("inmemory", "receive")
+        self._group_sent = layer_messages("inmemory", "group_send")
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        """Send a message to a channel.
+
+        Raises:
+            InvalidChannelName, InvalidMessage: bad name or message (before anything is stored).
+            ChannelFull: the channel holds its capacity of unread messages.
+        """
+        self.require_valid_message(message)
+        self.require_valid_channel_name(channel)
+        self._buffers.put(
+            channel,
+            deepcopy(message),
+            time.monotonic() + self.expiry,
+            self.get_capacity(channel),
+        )
+        self._sent.inc()
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        """Wait for the next message on ``channel`` (a normal or a process-local name).
+
+        Cancelling the call loses no message: the next receive gets it.
+        """
+        self.require_valid_channel_name(channel)
+        message: dict[str, Any] = await self._buffers.get(channel)
+        self._received.inc()
+        return message
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        """Return a new process-local channel name, e.g. ``specific.inmemory!3f9a...``."""
+        name = f"{prefix.rstrip('.')}.inmemory!{secrets.token_hex(8)}"
+        self.require_valid_channel_name(name)
+        return name
+
+    async def flush(self) -> None:
+        """Drop every message and every group. Receivers already waiting keep waiting."""
+        self._buffers.clear()
+        self._groups.clear()
+        self._memberships.clear()
+
+    async def close(self) -> None:
+        """Nothing to release: the layer lives in process memory (as in Channels)."""
+
+    async def group_add(self, group: str, channel: str) -> None:
+        """Add ``channel`` to ``group``, or renew its membership for another group_expiry."""
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        now = time.monotonic()
+        members = self._groups.get(group)
+        if members is None:
+            members = self._groups[group] = OrderedDict()
+        members.pop(channel, None)
+        members[channel] = now
+        self._memberships.setdefault(channel, set()).add(group)
+        self._drop_expired_members(group, members, now)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        """Remove ``channel`` from ``group``; nothing happens if it was not a member."""
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        members = self._groups.get(group)
+        if members is not None and members.pop(channel, None) is not None:
+            self._forget_membership(channel, group)
+            if not members:
+                del self._groups[group]
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """Send a copy of ``message`` to every channel of ``group``.
+
+        Members at capacity are skipped (logged at DEBUG with their count), as in Channels.
+        """
+        self.require_valid_message(message)
+        self.require_valid_group_name(group)
+        self._group_sent.inc()
+        members = self._groups.get(group)
+        if not members:
+            return
+        now = time.monotonic()
+        self._drop_expired_members(group, members, now)
+        expires_at = now + self.expiry
+        full = 0
+        for channel in list(members):
+            try:
+                self._buffers.put(
+                    channel, deepcopy(message), expires_at, self.get_capacity(channel)
+                )
+            except ChannelFull:
+                full += 1
+        if full:
+            logger.debug("group_send to %r: %d member(s) over capacity skipped", group, full)
+
+    def _drop_expired_members(
+        self, group: str, members: OrderedDict[str, float], now: float
+    ) -> None:
+        cutoff = now - self.group_expiry
+        while members:
+            channel, joined_at = next(iter(members.items()))
+            if joined_at > cutoff:
+                break
+            del members[channel]
+            self._forget_membership(channel, group)
+        if not members:
+            self._groups.pop(group, None)
+
+    def _forget_membership(self, channel: str, group: str) -> None:
+        groups = self._memberships.get(channel)
+        if groups is not None:
+            groups.discard(group)
+            if not groups:
+                del self._memberships[channel]
+
+    def _channel_expired(self, channel: str, count: int) -> None:
+        # A message expired unread: the consumer is gone, so it leaves its groups (Channels).
+        for group in self._memberships.pop(channel, ()):
+            members = self._groups.get(group)
+            if members is not None:
+                members.pop(channel, None)
+                if not members:
+                    del self._groups[group]
