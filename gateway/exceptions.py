@@ -18,6 +18,7 @@
     │   │   └── InvalidMessage (also TypeError)      a layer message is not a serializable dict
     │   └── RemoteProtocolError                    the peer sent something invalid
     ├── RequestAborted / RequestTimeout            HTTP consumers: the client went away / too slow
+    ├── ScopeClosed                                the scope ended before the event was handled
     └── control flow, as in Channels: StopConsumer, AcceptConnection, DenyConnection
 
 The names Django Channels users know (StopConsumer, ChannelFull, DenyConnection, ...) keep their
@@ -85,6 +86,13 @@ class InvalidMessage(LocalProtocolError, TypeError):
 
 class RemoteProtocolError(ProtocolError):
     """The peer sent data that breaks the protocol. Log it and drop the connection."""
+
+
+class ScopeClosed(GatewayError):
+    """The scope's application instance ended before it handled the event (or was already gone).
+
+    The event was not processed: deliver it to a new scope, or drop it.
+    """
 
 
 class RequestAborted(GatewayError):

@@ -1,0 +1,36 @@
+"""The shared application runtime and adapter machinery, under the names adapters import.
+
+docs/runtime-contract.md documents these names. They live in small modules by concern:
+
+- :mod:`gateway.runtime`: :class:`ApplicationRuntime` and :class:`ScopeHandle` (one
+  application instance per scope, queues, "handled" futures, idle timeouts, shutdown).
+- :mod:`gateway.adapter`: the :class:`Adapter` base class, the registry and
+  :func:`run_adapters`, the supervisor behind ``manage.py runadapter``.
+- :mod:`gateway.shutdown`: SIGTERM/SIGINT handling and the uvloop-aware event loop runner.
+"""
+
+from __future__ import annotations
+
+from gateway.adapter import (
+    Adapter,
+    get_adapter_class,
+    known_adapters,
+    register_adapter,
+    run_adapters,
+)
+from gateway.runtime import ApplicationRuntime, ScopeHandle, describe_scope
+from gateway.shutdown import ShutdownSignals, new_event_loop, run_until_signalled
+
+__all__ = [
+    "Adapter",
+    "ApplicationRuntime",
+    "ScopeHandle",
+    "ShutdownSignals",
+    "describe_scope",
+    "get_adapter_class",
+    "known_adapters",
+    "new_event_loop",
+    "register_adapter",
+    "run_adapters",
+    "run_until_signalled",
+]
