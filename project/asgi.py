@@ -8,10 +8,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 # Set Django up before importing anything that touches models.
 django_asgi_app = get_asgi_application()
 
-from gateway.routing import ProtocolTypeRouter  # noqa: E402
+from consumers.routing import websocket_urlpatterns  # noqa: E402
+from gateway.auth import AuthMiddlewareStack  # noqa: E402
+from gateway.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from gateway.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
     }
 )

@@ -130,6 +130,8 @@ GATEWAY_SHUTDOWN_TIMEOUT = float(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT", "25"
 PORT = int(os.environ.get("PORT", "8000"))
 WEB_HOST = os.environ.get("WEB_HOST", "0.0.0.0")  # noqa: S104 - a server listens on all interfaces
 WEBSOCKET_MAX_MESSAGE_SIZE = int(os.environ.get("WEBSOCKET_MAX_MESSAGE_SIZE", str(64 * 1024)))
+# Compression costs CPU per message and zlib state per connection: off unless asked for.
+WEBSOCKET_PER_MESSAGE_DEFLATE = env_bool("WEBSOCKET_PER_MESSAGE_DEFLATE", False)
 
 # MQTT adapter: no MQTT_URL means not configured.
 MQTT_URL = os.environ.get("MQTT_URL", "")
@@ -171,5 +173,7 @@ LOGGING = {
     "loggers": {
         "django": {"level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
         "uvicorn.access": {"level": "WARNING"},
+        # uvicorn logs every WebSocket connect at INFO; the web adapter logs what matters.
+        "uvicorn.error": {"level": os.environ.get("UVICORN_LOG_LEVEL", "WARNING")},
     },
 }

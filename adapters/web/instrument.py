@@ -1,0 +1,123 @@
+"""An ASGI wrapper between uvicorn and the application: metrics and failure containment.
+
+uvicorn runs one application instance per HTTP request or WebSocket; this wrapper is where the
+web adapter keeps the runtime contract (docs/runtime-contract.md) for those instances:
+
+- ``gateway_scopes_open{protocol}`` while the instance runs, ``gateway_events_in_total`` /
+  ``gateway_events_out_total`` per message received / sent;
+- an exception is logged once, with the scope and its traceback, and counted in
+  ``gateway_handler_errors_total``; then only that connection is closed: a WebSocket with
+  1011 (internal error), or a 500 response if the request had none yet. The exception does
+  not reach uvicorn, so it is not logged twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from gateway import metrics
+
+logger = logging.getLogger(__name__)
+
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
+
+#: WebSocket close code 1011: "the server encountered an unexpected condition" (RFC 6455 7.4.1).
+INTERNAL_ERROR = 1011
+
+
+class _Progress:
+    """What the instance has sent so far: decides how a failure can still be reported."""
+
+    __slots__ = ("accepted", "closed", "response_started")
+
+    def __init__(self) -> None:
+        self.accepted = False
+        self.closed = False
+        self.response_started = False
+
+
+def _describe(scope: MutableMapping[str, Any]) -> str:
+    client = scope.get("client")
+    peer = f" from {client[0]}:{client[1]}" if client else ""
+    return f"{scope['type']} {scope.get('path', '')!r}{peer}"
+
+
+class InstrumentedApplication:
+    """Wrap an ASGI application so each scope is counted and its failures contained.
+
+    Args:
+        app: the application to serve (settings.ASGI_APPLICATION).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        protocol = scope["type"]
+        if protocol == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        counters = metrics.for_protocol(protocol)
+        events_in, events_out = counters.events_in, counters.events_out
+        progress = _Progress()
+
+        async def counted_receive() -> Message:
+            message = await receive()
+            events_in.inc()
+            return message
+
+        async def counted_send(message: Message) -> None:
+            kind = message["type"]
+            if kind == "websocket.accept":
+                progress.accepted = True
+            elif kind == "websocket.close":
+                progress.closed = True
+            elif kind == "http.response.start" or kind == "websocket.http.response.start":
+                progress.response_started = True
+            await send(message)
+            events_out.inc()
+
+        counters.scopes_open.inc()
+        try:
+            await self.app(scope, counted_receive, counted_send)
+        except Exception:
+            counters.handler_errors.inc()
+            logger.exception("application raised while handling %s", _describe(scope))
+            await self._report_failure(protocol, progress, send)
+        finally:
+            counters.scopes_open.dec()
+
+    @staticmethod
+    async def _report_failure(protocol: str, progress: _Progress, send: Send) -> None:
+        # Best effort: the client may already be gone, and that is not a second error.
+        try:
+            if protocol == "websocket":
+                if progress.accepted and not progress.closed:
+                    await send({"type": "websocket.close", "code": INTERNAL_ERROR})
+                elif not progress.accepted and not progress.response_started:
+                    await send(
+                        {
+                            "type": "websocket.http.response.start",
+                            "status": 500,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                        }
+                    )
+                    await send(
+                        {"type": "websocket.http.response.body", "body": b"internal server error\n"}
+                    )
+            elif protocol == "http" and not progress.response_started:
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 500,
+                        "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"internal server error\n"})
+        except Exception as exc:  # the connection is gone; nothing more to tell the client
+            logger.debug("could not report the failure to the client: %r", exc)

@@ -1,0 +1,41 @@
+// The status page: poll the JSON snapshot every 2 s and redraw.
+"use strict";
+(function () {
+  const root = document.getElementById("status");
+  const $ = (id) => document.getElementById(id);
+  function cell(text, cls) { const td = document.createElement("td"); td.textContent = text; if (cls) td.className = cls; return td; }
+
+  function draw(data) {
+    const adapters = $("adapters");
+    adapters.replaceChildren(...Object.entries(data.adapters).map(([name, info]) => {
+      const li = document.createElement("li"); li.className = "card"; li.dataset.adapter = name;
+      const label = document.createElement("span"); label.textContent = name;
+      const pill = document.createElement("span"); pill.className = "pill " + (info.up ? "up" : "down");
+      pill.textContent = info.up ? "up" : "down";
+      li.append(label, pill);
+      return li;
+    }));
+    const names = new Set([...Object.keys(data.protocols), ...Object.keys(data.scopes_open)]);
+    const rows = [...names].sort().map((name) => {
+      const p = data.protocols[name] || { events_in: 0, events_out: 0, messages_per_second: 0 };
+      const tr = document.createElement("tr"); tr.dataset.protocol = name;
+      tr.append(cell(name), cell(data.scopes_open[name] || 0, "num"), cell(p.messages_per_second.toFixed(1), "num"),
+        cell(p.events_in, "num"), cell(p.events_out, "num"), cell(data.handler_errors[name] || 0, "num"));
+      return tr;
+    });
+    if (rows.length) $("protocols").replaceChildren(...rows);
+    $("updated").textContent = "updated " + new Date(data.time * 1000).toLocaleTimeString();
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch(root.dataset.statusUrl, { cache: "no-store" });
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      draw(await response.json());
+    } catch (err) {
+      $("updated").textContent = "unreachable (" + err.message + "), retrying";
+    }
+    setTimeout(poll, 2000);
+  }
+  poll();
+})();

@@ -1,0 +1,49 @@
+"""Plain HTTP pages: the chat page, the status page and its JSON, /healthz and /metrics."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from adapters.web.status import RateTracker, status_snapshot
+from gateway import metrics as gateway_metrics
+
+_STARTED = time.time()
+# One tracker per process: every poller sees the rate over the same recent window.
+_RATES = RateTracker(window=10.0)
+
+
+async def index(request: HttpRequest) -> HttpResponse:
+    """The chat page: pick a nickname and a room, talk to every protocol at once."""
+    return render(request, "consumers/index.html", {"ws_path": "/ws/chat/"})
+
+
+async def status_page(request: HttpRequest) -> HttpResponse:
+    """The live status page; its script polls :func:`status_json`."""
+    return render(request, "consumers/status.html", {"status_url": "/status.json"})
+
+
+async def status_json(request: HttpRequest) -> JsonResponse:
+    """Adapters up or down, open scopes per protocol and messages per second, as JSON."""
+    now = time.time()
+    data = status_snapshot(gateway_metrics.snapshot(), settings.GATEWAY_ADAPTERS, _RATES, now)
+    data["uptime_seconds"] = round(now - _STARTED, 1)
+    return JsonResponse(data, headers={"Cache-Control": "no-store"})
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """For the platform's health check: 200 while this process serves requests."""
+    return JsonResponse(
+        {"status": "ok", "pid": os.getpid(), "uptime_seconds": round(time.time() - _STARTED, 1)},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def metrics(request: HttpRequest) -> HttpResponse:
+    """Every metric of this process in Prometheus' text format."""
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
