@@ -1,0 +1,117 @@
+"""Small helpers shared by consumers: naming things for messages, and the dispatch loop.
+
+``await_many_dispatch`` is the heart of every consumer: it waits on several receive callables at
+once (the client's ``receive`` and the channel layer's ``receive``) and hands each message, one at
+a time, to a dispatch coroutine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+#: Header pairs as ASGI wants them: a list of ``(name, value)`` byte strings.
+HeaderList = list[tuple[bytes, bytes]]
+#: What our APIs accept for headers: pairs (bytes or str) or a mapping of them.
+Headers = Iterable[tuple[bytes | str, bytes | str]] | Mapping[bytes | str, bytes | str]
+
+
+def name_that_thing(thing: Any) -> str:
+    """Return a dotted name for a class, function or method, or the class name of an instance.
+
+    Used in error messages and logs, so it never raises.
+
+    Args:
+        thing: a class, a function, a bound method, or any object.
+
+    Returns:
+        ``"module.Qualified.name"`` for classes, functions and methods; the name of the
+        object's class for other objects; ``repr(thing)`` as a last resort.
+    """
+    if inspect.ismethod(thing):
+        # A bound method: name it through the class it is bound to, not the instance.
+        owner = thing.__self__ if inspect.isclass(thing.__self__) else type(thing.__self__)
+        return f"{name_that_thing(owner)}.{thing.__name__}"
+    if inspect.isclass(thing) or inspect.isfunction(thing) or inspect.isbuiltin(thing):
+        module = getattr(thing, "__module__", None)
+        name = getattr(thing, "__qualname__", None) or getattr(thing, "__name__", None)
+        if name is None:
+            return repr(thing)
+        return f"{module}.{name}" if module else name
+    if hasattr(thing, "__class__"):
+        return name_that_thing(type(thing))
+    return repr(thing)
+
+
+def header_list(headers: Headers | None) -> HeaderList:
+    """Turn headers given as a mapping or as pairs, in bytes or str, into ASGI header pairs.
+
+    Args:
+        headers: ``None``, a mapping, or an iterable of ``(name, value)`` pairs. ``str`` items are
+            encoded as Latin-1, the HTTP header charset.
+
+    Returns:
+        A new list of ``(bytes, bytes)`` pairs.
+    """
+    if headers is None:
+        return []
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
+    return [(_header_bytes(name), _header_bytes(value)) for name, value in pairs]
+
+
+def _header_bytes(value: bytes | str) -> bytes:
+    return value.encode("latin-1") if isinstance(value, str) else bytes(value)
+
+
+async def await_many_dispatch(
+    consumer_callables: Sequence[Callable[[], Awaitable[Any]]],
+    dispatch: Callable[[Any], Awaitable[Any]],
+) -> None:
+    """Wait on several receive callables at once and dispatch their results one at a time.
+
+    Each callable is kept running in its own task; when one produces a message, ``dispatch``
+    is awaited with it before that callable is called again. Messages that are ready at the
+    same time are dispatched in the order of ``consumer_callables``. Dispatch is sequential:
+    a slow handler delays the next message of the same consumer, never another consumer.
+
+    Returns when ``dispatch`` raises (``StopConsumer`` included, which the caller catches) or
+    a receive callable raises. Either way every pending receive is cancelled and awaited before
+    the exception propagates, so no task outlives the consumer.
+
+    Args:
+        consumer_callables: coroutine functions taking no arguments, e.g. ``[receive,
+            channel_receive]``.
+        dispatch: coroutine function called with each message.
+    """
+    tasks = [asyncio.ensure_future(receive()) for receive in consumer_callables]
+    try:
+        while True:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for index, task in enumerate(tasks):
+                if task.done():
+                    message = task.result()
+                    await dispatch(message)
+                    tasks[index] = asyncio.ensure_future(consumer_callables[index]())
+    finally:
+        await _cancel_all(tasks)
+
+
+async def _cancel_all(tasks: list[asyncio.Future[Any]]) -> None:
+    """Cancel the tasks and wait for them, without swallowing our own cancellation."""
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    # asyncio.wait never raises the tasks' exceptions, but does raise if *we* are cancelled
+    # while waiting, which is what must happen then.
+    await asyncio.wait(tasks)
+    for task in tasks:
+        # Retrieve each outcome so asyncio does not log "exception was never retrieved"; the
+        # exception that stopped the loop has already been raised by task.result().
+        if not task.cancelled():
+            task.exception()
