@@ -91,7 +91,7 @@ def test_runs_the_named_adapter_with_the_application_and_options() -> None:
 
 
 def test_unknown_name_lists_known_adapters() -> None:
-    with pytest.raises(CommandError, match="unknown adapter.*nope.*oneshot, other, off, crash"):
+    with pytest.raises(CommandError, match=r"unknown adapter.*nope.*oneshot, other, off, crash"):
         call_command("runadapter", "nope")
     assert served == []
 
