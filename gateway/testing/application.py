@@ -25,6 +25,10 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
         message = await communicator.receive_output()
     """
 
+    # Set before __init__ runs, so that __del__ works even when a constructor refused its
+    # arguments before calling ours.
+    _future: asyncio.Task[Any] | None = None
+
     def __init__(self, application: Any, scope: Scope) -> None:
         """Prepare the instance; it starts on the first input or output call.
 
