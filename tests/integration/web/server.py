@@ -14,6 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[3]
 LISTENING = re.compile(r"web: listening on http://127\.0\.0\.1:(\d+)")
 TEST_APPLICATION = "tests.integration.web.asgi_app.application"
+COMMAND = [sys.executable, "manage.py", "runadapter", "web", "--host", "127.0.0.1", "--port", "0"]
 
 
 class WebServer:
@@ -30,7 +31,7 @@ class WebServer:
         full_env.pop("REDIS_URL", None)
         full_env.update(env)
         self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "runadapter", "web", "--host", "127.0.0.1", "--port", "0"],
+            COMMAND,
             cwd=ROOT,
             env=full_env,
             stdout=self.log,

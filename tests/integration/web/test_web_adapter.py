@@ -56,7 +56,8 @@ async def test_two_clients_chat_in_a_room(server: WebServer) -> None:
         for ws in (bob, ana):
             message = await receive_json(ws)
             assert message["type"] == "message"
-            assert (message["room"], message["sender"], message["text"]) == (room, "ana", "hello bob")
+            assert message["room"] == room
+            assert (message["sender"], message["text"]) == ("ana", "hello bob")
             assert message["source"] == "web"
             assert isinstance(message["ts"], float)
 
