@@ -1,0 +1,1 @@
+"""Security middleware: WebSocket origin checks (``gateway.security.websocket``)."""
