@@ -312,3 +312,6 @@ class ChannelNameRouter(_MappingRouter):
                 "use it only for 'channel' scopes (the runworker command makes them)"
             )
         return await self._application_for(scope["channel"])(scope, receive, send)
+
+
+from gateway.topic_routing import TopicRouter, topic  # noqa: E402, F401

@@ -8,10 +8,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 # Set Django up before importing anything that touches models.
 django_asgi_app = get_asgi_application()
 
-from consumers.routing import websocket_urlpatterns  # noqa: E402
+from consumers.routing import mqtt_topic_routes, websocket_urlpatterns  # noqa: E402
 from gateway.auth import AuthMiddlewareStack  # noqa: E402
 from gateway.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from gateway.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from gateway.topic_routing import TopicRouter  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -19,5 +20,6 @@ application = ProtocolTypeRouter(
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
+        "mqtt": TopicRouter(mqtt_topic_routes),
     }
 )
