@@ -1,0 +1,37 @@
+"""Fixtures for consumer tests: a fresh, recording in-memory channel layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.layers import InMemoryChannelLayer, channel_layers
+
+
+class RecordingLayer(InMemoryChannelLayer):
+    """The real in-memory layer, also recording group membership changes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, str, str]] = []
+
+    async def group_add(self, group: str, channel: str) -> None:
+        self.calls.append(("add", group, channel))
+        await super().group_add(group, channel)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        self.calls.append(("discard", group, channel))
+        await super().group_discard(group, channel)
+
+
+@pytest.fixture
+def layer() -> Iterator[RecordingLayer]:
+    """Install a fresh RecordingLayer as the "default" layer for the test."""
+    fresh = RecordingLayer()
+    previous = channel_layers.set("default", fresh)
+    yield fresh
+    if previous is None:
+        channel_layers.backends.pop("default", None)
+    else:
+        channel_layers.set("default", previous)
