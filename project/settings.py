@@ -135,6 +135,15 @@ WEBSOCKET_PER_MESSAGE_DEFLATE = env_bool("WEBSOCKET_PER_MESSAGE_DEFLATE", False)
 
 # MQTT adapter: no MQTT_URL means not configured.
 MQTT_URL = os.environ.get("MQTT_URL", "")
+# The rest is optional (docs/mqtt.md); a query option in MQTT_URL wins over these.
+MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID") or None  # default: gateway-<host>-<slot>
+MQTT_SUBSCRIPTIONS = env_list("MQTT_SUBSCRIPTIONS", [])  # on top of the TopicRouter's filters
+MQTT_SHARED_GROUP = os.environ.get("MQTT_SHARED_GROUP") or None  # $share/GROUP/... when set
+MQTT_IDLE_TIMEOUT = os.environ.get("MQTT_IDLE_TIMEOUT", "300")  # seconds; 0: never
+MQTT_MAX_PAYLOAD = int(os.environ.get("MQTT_MAX_PAYLOAD", str(256 * 1024)))
+MQTT_RECEIVE_MAXIMUM = int(os.environ.get("MQTT_RECEIVE_MAXIMUM", "1000"))
+MQTT_SESSION_EXPIRY = int(os.environ.get("MQTT_SESSION_EXPIRY", "3600"))
+MQTT_STATE_DIR = os.environ.get("MQTT_STATE_DIR", "")  # client-id slot locks; default /tmp
 
 # Celery: the broker is Redis when there is one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
