@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -10,11 +12,19 @@ from gateway.layers import InMemoryChannelLayer, channel_layers
 
 
 class RecordingLayer(InMemoryChannelLayer):
-    """The real in-memory layer, also recording group membership changes."""
+    """The real in-memory layer, also recording group changes and cancelled receives."""
 
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[tuple[str, str, str]] = []
+        self.cancelled_receives: list[str] = []
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        try:
+            return await super().receive(channel)
+        except asyncio.CancelledError:
+            self.cancelled_receives.append(channel)
+            raise
 
     async def group_add(self, group: str, channel: str) -> None:
         self.calls.append(("add", group, channel))
