@@ -195,7 +195,7 @@ class SyncConsumer(AsyncConsumer):
     _sync = True
 
     @database_sync_to_async
-    def dispatch(self, message: Message) -> None:  # type: ignore[override]
+    def dispatch(self, message: Message) -> None:
         """Call the handler for ``message`` in the worker thread.
 
         Raises:

@@ -32,7 +32,7 @@ class DatabaseSyncToAsync(SyncToAsync):  # type: ignore[type-arg]
         """Run the wrapped function in the worker thread, between two connection clean-ups."""
         close_old_connections()
         try:
-            return super().thread_handler(*args, **kwargs)
+            return super().thread_handler(*args, **kwargs)  # type: ignore[no-untyped-call]
         finally:
             close_old_connections()
 

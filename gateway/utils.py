@@ -101,7 +101,7 @@ async def await_many_dispatch(
         await _cancel_all(tasks)
 
 
-async def _cancel_all(tasks: list[asyncio.Future[Any]]) -> None:
+async def _cancel_all(tasks: Sequence[asyncio.Future[Any]]) -> None:
     """Cancel the tasks and wait for them, without swallowing our own cancellation."""
     if not tasks:
         return
