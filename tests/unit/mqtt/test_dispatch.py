@@ -1,0 +1,236 @@
+"""The dispatcher on a real ApplicationRuntime, with a fake connection (no broker)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from adapters.mqtt.config import parse_url
+from adapters.mqtt.consumer import AsyncMqttConsumer
+from adapters.mqtt.dispatch import DROPPED, Dispatcher
+from adapters.mqtt.mapping import PublishRequest
+from gateway.exceptions import LocalProtocolError
+from gateway.runtime import ApplicationRuntime
+from gateway.topic_routing import TopicRouter, topic
+
+
+class FakeLink:
+    """Records what the dispatcher asks of the connection."""
+
+    def __init__(self) -> None:
+        self.acks: list[int] = []
+        self.published: list[PublishRequest] = []
+        self.subscribed: list[str] = []
+        self.unsubscribed: list[str] = []
+        self.paused = 0
+        self.resumed = 0
+
+    def ack(self, mid: int, qos: int) -> None:
+        self.acks.append(mid)
+
+    def publish(self, request: PublishRequest, done: Callable[[int | None, str | None], None]):
+        self.published.append(request)
+        done(len(self.published), None)
+
+    def subscribe(self, topic_filter: str, qos: int) -> None:
+        self.subscribed.append(topic_filter)
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        self.unsubscribed.append(topic_filter)
+
+    def pause_reading(self) -> None:
+        self.paused += 1
+
+    def resume_reading(self) -> None:
+        self.resumed += 1
+
+
+class Recorder(AsyncMqttConsumer):
+    """Records what it sees; the payload tells it what to do."""
+
+    log: list[tuple[Any, ...]] = []
+    gate: asyncio.Event | None = None
+
+    async def connect(self) -> None:
+        self.log.append(("connect", self.kwargs.get("device")))
+
+    async def message(self, event: dict[str, Any]) -> None:
+        text = event["text"]
+        if text == "wait":
+            assert self.gate is not None
+            await self.gate.wait()
+        if text == "boom":
+            raise RuntimeError("boom")
+        if text and text.startswith("pub:"):
+            await self.publish(text[4:], b"x", qos=1, id="p1")
+        if text and text.startswith("sub:"):
+            await self.subscribe(text[4:])
+        self.log.append((self.kwargs.get("device"), event["topic"], text))
+
+    async def mqtt_publish_result(self, event: dict[str, Any]) -> None:
+        self.log.append(("result", event["id"], event["ok"]))
+
+    async def disconnect(self, reason: str) -> None:
+        self.log.append(("disconnect", self.kwargs.get("device"), reason))
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+async def setup() -> Any:
+    Recorder.log = []
+    Recorder.gate = asyncio.Event()
+    router = TopicRouter([topic("d/{device}/#", Recorder, status="d/{device}/status")])
+    runtime = ApplicationRuntime(router, "mqtt-test", idle_timeout=None, close_grace=1.0)
+    link = FakeLink()
+    config = parse_url("mqtt://h?client_id=t&receive_maximum=4").with_options(max_payload=20)
+    dispatcher = Dispatcher(runtime, router, config, "t", link)
+    yield dispatcher, link
+    Recorder.gate.set()
+    await dispatcher.close()
+
+
+def feed(dispatcher: Dispatcher, topic_name: str, text: str, mid: int, qos: int = 1) -> None:
+    dispatcher.on_message(topic_name, text.encode(), qos, False, False, mid)
+
+
+async def test_acks_wait_for_handlers_and_keep_arrival_order(setup: Any) -> None:
+    dispatcher, link = setup
+    feed(dispatcher, "d/a/t", "wait", 1)
+    feed(dispatcher, "d/b/t", "b1", 2)
+    feed(dispatcher, "d/b/t", "b2", 3)
+    await until(lambda: ("b", "d/b/t", "b2") in Recorder.log)
+    # b's messages are handled (a slow device does not delay b) but not acknowledged yet.
+    assert link.acks == []
+    assert Recorder.gate is not None
+    Recorder.gate.set()
+    await until(lambda: len(link.acks) == 3)
+    assert link.acks == [1, 2, 3]
+
+
+async def test_one_scope_per_device_in_order(setup: Any) -> None:
+    dispatcher, link = setup
+    for i in range(3):
+        feed(dispatcher, "d/a/t", f"a{i}", 10 + 2 * i)
+        feed(dispatcher, "d/b/t", f"b{i}", 11 + 2 * i)
+    await until(lambda: len(link.acks) == 6)
+    a = [entry[2] for entry in Recorder.log if entry[0] == "a"]
+    b = [entry[2] for entry in Recorder.log if entry[0] == "b"]
+    assert (a, b) == (["a0", "a1", "a2"], ["b0", "b1", "b2"])
+    assert Recorder.log.count(("connect", "a")) == 1
+    assert dispatcher.runtime.open_scopes == 2
+
+
+async def test_handler_error_acks_and_next_messages_reach_a_new_instance(setup: Any) -> None:
+    dispatcher, link = setup
+    feed(dispatcher, "d/a/t", "boom", 1)
+    feed(dispatcher, "d/a/t", "after1", 2)
+    feed(dispatcher, "d/a/t", "after2", 3)
+    await until(lambda: len(link.acks) == 3)
+    assert link.acks == [1, 2, 3]
+    assert [e[2] for e in Recorder.log if e[0] == "a"] == ["after1", "after2"]
+    assert Recorder.log.count(("connect", "a")) == 2
+
+
+async def test_offline_status_closes_the_scope(setup: Any) -> None:
+    dispatcher, link = setup
+    feed(dispatcher, "d/a/t", "hello", 1)
+    feed(dispatcher, "d/a/status", "offline", 2)
+    await until(lambda: ("disconnect", "a", "offline") in Recorder.log)
+    await until(lambda: dispatcher.runtime.open_scopes == 0)
+    feed(dispatcher, "d/a/t", "back", 3)
+    await until(lambda: len(link.acks) == 3)
+    assert Recorder.log.count(("connect", "a")) == 2
+    assert Recorder.log[-1] == ("a", "d/a/t", "back")
+
+
+async def test_oversize_and_unrouted_messages_are_acked_and_dropped(setup: Any) -> None:
+    dispatcher, link = setup
+    before = DROPPED.labels(reason="oversize")._value.get()
+    feed(dispatcher, "d/a/t", "x" * 21, 1)
+    feed(dispatcher, "elsewhere", "x", 2)
+    feed(dispatcher, "d/a/t", "fits", 3, qos=0)
+    await until(lambda: ("a", "d/a/t", "fits") in Recorder.log)
+    assert link.acks == [1, 2]
+    assert DROPPED.labels(reason="oversize")._value.get() == before + 1
+    assert all(entry[2] != "x" * 21 for entry in Recorder.log if len(entry) == 3)
+
+
+async def test_binary_payload_reaches_the_consumer_as_bytes(setup: Any) -> None:
+    dispatcher, link = setup
+    dispatcher.on_message("d/a/t", b"\xff\xfe", 1, False, False, 1)
+    await until(lambda: link.acks == [1])
+    assert ("a", "d/a/t", None) in Recorder.log
+
+
+async def test_publish_is_answered_and_bad_topics_refused(setup: Any) -> None:
+    dispatcher, link = setup
+    feed(dispatcher, "d/a/t", "pub:out/a", 1)
+    await until(lambda: ("result", "p1", True) in Recorder.log)
+    assert link.published[0].topic == "out/a"
+    with pytest.raises(LocalProtocolError, match="must not contain the wildcards"):
+        dispatcher.handle_app_message(("x",), {"type": "mqtt.publish", "topic": "out/+"})
+    with pytest.raises(LocalProtocolError, match=r"cannot send 'websocket\.send'"):
+        dispatcher.handle_app_message(("x",), {"type": "websocket.send"})
+
+
+async def test_scope_subscriptions(setup: Any) -> None:
+    dispatcher, link = setup
+    feed(dispatcher, "d/a/t", "sub:extra/#", 1)
+    await until(lambda: link.subscribed == ["extra/#"])
+    assert dispatcher.subscriptions == {"extra/#": 1}
+    feed(dispatcher, "extra/news", "hi", 2)
+    await until(lambda: ("a", "extra/news", "hi") in Recorder.log)
+    feed(dispatcher, "d/a/status", "offline", 3)
+    await until(lambda: link.unsubscribed == ["extra/#"])
+    assert dispatcher.subscriptions == {}
+
+
+async def test_too_many_in_flight_pauses_reading(setup: Any) -> None:
+    dispatcher, link = setup
+    for mid in range(1, 5):
+        feed(dispatcher, f"d/{mid}/t", "wait", mid)
+    assert link.paused == 1 and dispatcher.in_flight == 4
+    assert Recorder.gate is not None
+    Recorder.gate.set()
+    await until(lambda: link.resumed == 1)
+    await until(lambda: link.acks == [1, 2, 3, 4])
+
+
+async def test_acks_of_a_lost_connection_are_not_sent(setup: Any) -> None:
+    dispatcher, link = setup
+    feed(dispatcher, "d/a/t", "wait", 1)
+    dispatcher.connection_lost()
+    feed(dispatcher, "d/b/t", "new", 1)
+    assert Recorder.gate is not None
+    Recorder.gate.set()
+    await until(lambda: ("a", "d/a/t", "wait") in Recorder.log and link.acks == [1])
+    await until(lambda: dispatcher.in_flight == 0)
+    assert link.acks == [1]
+
+
+async def test_idle_scope_gets_disconnect_idle() -> None:
+    Recorder.log = []
+    router = TopicRouter([topic("d/{device}/#", Recorder)])
+    runtime = ApplicationRuntime(router, "mqtt-test", idle_timeout=0.05)
+    dispatcher = Dispatcher(runtime, router, parse_url("mqtt://h"), "t", FakeLink())
+    feed(dispatcher, "d/a/t", "hi", 1, qos=0)
+    await until(lambda: ("disconnect", "a", "idle") in Recorder.log)
+    await dispatcher.close()
+
+
+async def test_shutdown_says_shutdown(setup: Any) -> None:
+    dispatcher, link = setup
+    feed(dispatcher, "d/a/t", "hi", 1)
+    await until(lambda: link.acks == [1])
+    await dispatcher.close()
+    assert ("disconnect", "a", "shutdown") in Recorder.log
