@@ -5,6 +5,8 @@ web adapter keeps the runtime contract (docs/runtime-contract.md) for those inst
 
 - ``gateway_scopes_open{protocol}`` while the instance runs, ``gateway_events_in_total`` /
   ``gateway_events_out_total`` per message received / sent;
+- a send to a client that has gone (uvicorn's ClientDisconnected) ends the instance
+  quietly, as uvicorn itself does;
 - an exception is logged once, with the scope and its traceback, and counted in
   ``gateway_handler_errors_total``; then only that connection is closed: a WebSocket with
   1011 (internal error), or a 500 response if the request had none yet. The exception does
@@ -16,6 +18,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from uvicorn.protocols.utils import ClientDisconnected
 
 from gateway import metrics
 
@@ -85,6 +89,10 @@ class InstrumentedApplication:
         counters.scopes_open.inc()
         try:
             await self.app(scope, counted_receive, counted_send)
+        except ClientDisconnected:
+            # The client left while the application was sending: its disconnect event is
+            # already queued, so this is the end of the conversation, not a bug.
+            logger.debug("client went away during %s", _describe(scope))
         except Exception:
             counters.handler_errors.inc()
             logger.exception("application raised while handling %s", _describe(scope))

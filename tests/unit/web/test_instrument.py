@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
+from uvicorn.protocols.utils import ClientDisconnected
 
 from adapters.web.instrument import InstrumentedApplication
 
@@ -135,3 +136,19 @@ async def test_lifespan_passes_through_uncounted() -> None:
     await InstrumentedApplication(app)({"type": "lifespan"}, None, None)  # type: ignore[arg-type]
     assert seen == ["lifespan"]
     assert REGISTRY.get_sample_value("gateway_scopes_open", {"protocol": "lifespan"}) is None
+
+
+async def test_a_client_that_left_during_a_send_is_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await send({"type": "websocket.send", "text": "late"})
+
+    async def send(message: dict[str, Any]) -> None:
+        raise ClientDisconnected()
+
+    before = sample("gateway_handler_errors_total", "websocket")
+    with caplog.at_level(logging.ERROR):
+        await InstrumentedApplication(app)({"type": "websocket", "path": "/"}, None, send)  # type: ignore[arg-type]
+    assert sample("gateway_handler_errors_total", "websocket") == before
+    assert caplog.records == []
