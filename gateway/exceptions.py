@@ -7,6 +7,7 @@
     │   ├── InvalidChannelLayerError               CHANNEL_LAYERS names a backend that can't be used
     │   └── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
     ├── ChannelFull                                a channel is at capacity: the message was not sent
+    ├── ChannelLayerUnavailable (also ConnectionError)  the layer's server stayed unreachable
     ├── MessageTooLarge                            a message is larger than the layer accepts
     ├── UnknownEventType (also ValueError)         a consumer has no handler for an event type
     ├── NoRouteFound (also ValueError)             no route matched a scope
@@ -46,6 +47,10 @@ class AdapterNotConfigured(ConfigurationError):
 
 class ChannelFull(GatewayError):
     """The channel is at its capacity; the message was not sent. Try again later or drop it."""
+
+
+class ChannelLayerUnavailable(GatewayError, ConnectionError):
+    """The channel layer's server (Redis) stayed unreachable for the whole retry period."""
 
 
 class MessageTooLarge(GatewayError):

@@ -1,0 +1,338 @@
+"""RedisChannelLayer: the Channels layer API over Redis, on redis-py's asyncio client.
+
+Settings, as channels_redis users write them::
+
+    CHANNEL_LAYERS = {"default": {
+        "BACKEND": "gateway.layers.redis.RedisChannelLayer",
+        "CONFIG": {"hosts": ["redis://127.0.0.1:6379/0"]},
+    }}
+
+See docs/redis-layer.md for every CONFIG key, the key layout in Redis and the fault behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import glob
+import logging
+import math
+import secrets
+import time
+import uuid
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+from prometheus_client import Counter
+
+from gateway.exceptions import ChannelFull, ChannelLayerUnavailable
+from gateway.layers.base import BaseChannelLayer, CapacityPattern
+from gateway.layers.redis.codec import MessageCodec
+from gateway.layers.redis.faults import CONNECTION_ERRORS, Outage
+from gateway.layers.redis.hosts import parse_hosts
+from gateway.layers.redis.loops import LoopState, release_on_close
+from gateway.layers.redis.ring import HashRing
+from gateway.metrics import layer_messages
+
+logger = logging.getLogger("gateway.layers.redis")
+
+T = TypeVar("T")
+
+GROUP_MEMBERS_OVER_CAPACITY = Counter(
+    "gateway_layer_group_over_capacity",
+    "Group members skipped by group_send because their channel was full.",
+    ["backend"],
+)
+
+
+class RedisChannelLayer(BaseChannelLayer):
+    """A channel layer shared by every process that uses the same Redis (extensions: groups, flush).
+
+    Args:
+        hosts: Redis servers, one shard each (URLs, (host, port) pairs, dicts, Sentinel dicts;
+            see :mod:`gateway.layers.redis.hosts`). Default ``[("localhost", 6379)]``.
+        prefix: prefix of every key this layer writes.
+        expiry: seconds a message waits unread before it is dropped.
+        group_expiry: seconds a group membership lasts unless renewed by ``group_add``.
+        capacity: messages a channel holds before ``send`` raises ChannelFull.
+        channel_capacity: ``{glob or regex: capacity}`` per channel name.
+        symmetric_encryption_keys: encrypt messages at rest in Redis; the first key encrypts,
+            any key decrypts (rotation).
+        serializer_format: "msgpack" (default) or "json". ``serializer`` is accepted as alias.
+        ssl_cert_reqs: for rediss:// hosts: "required" (default), "optional" or "none"
+            ("none" accepts a self-signed certificate, as Heroku Redis presents).
+        reconnect_timeout: seconds send/group calls keep retrying an unreachable Redis before
+            they raise ChannelLayerUnavailable. Receivers retry for ever.
+    """
+
+    extensions: ClassVar[list[str]] = ["groups", "flush"]
+
+    def __init__(
+        self,
+        hosts: Sequence[Any] | None = None,
+        prefix: str = "asgi",
+        expiry: float = 60,
+        group_expiry: float = 86400,
+        capacity: int = 100,
+        channel_capacity: Mapping[CapacityPattern, int] | None = None,
+        symmetric_encryption_keys: Iterable[str | bytes] | None = None,
+        serializer_format: str = "msgpack",
+        serializer: str | None = None,
+        ssl_cert_reqs: str | None = None,
+        reconnect_timeout: float = 30.0,
+    ) -> None:
+        super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
+        self.hosts = parse_hosts(hosts, ssl_cert_reqs)
+        self.ring = HashRing(len(self.hosts))
+        self.outages = [Outage(spec.label) for spec in self.hosts]
+        self.prefix = prefix
+        self.group_expiry = group_expiry
+        self.reconnect_timeout = reconnect_timeout
+        self.codec = MessageCodec(serializer or serializer_format, symmetric_encryption_keys)
+        #: Names every process-local channel of this layer instance (this process).
+        self.client_prefix = uuid.uuid4().hex[:12]
+        self._expiry_s = max(1, math.ceil(expiry))
+        self._group_expiry_s = max(1, math.ceil(group_expiry))
+        self._channel_prefix = f"{prefix}:c:"
+        self._count_prefix = f"{prefix}:n:"
+        self._group_prefix = f"{prefix}:g:"
+        self._states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._sent = layer_messages("redis", "send")
+        self._received = layer_messages("redis", "receive")
+        self._group_sent = layer_messages("redis", "group_send")
+        self._over_capacity = GROUP_MEMBERS_OVER_CAPACITY.labels(backend="redis")
+
+    # Keys.
+
+    def channel_key(self, name: str) -> str:
+        """The list key of a normal channel, or of a process (``name`` ending in ``!``)."""
+        return self._channel_prefix + name
+
+    def count_key(self, owner: str) -> str:
+        """The hash key counting the unreceived items of each channel of process ``owner``."""
+        return self._count_prefix + owner
+
+    def group_key(self, group: str) -> str:
+        """The sorted-set key of a group."""
+        return self._group_prefix + group
+
+    # The Channels API.
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        """Send a message to a channel.
+
+        Raises:
+            InvalidChannelName, InvalidMessage: refused before anything reaches Redis.
+            ChannelFull: the channel holds its capacity of unreceived messages.
+            ChannelLayerUnavailable: Redis stayed unreachable for ``reconnect_timeout``.
+        """
+        self.require_valid_message(message)
+        self.require_valid_channel_name(channel)
+        payload = self.codec.dumps(message)
+        state = self._state()
+        shard = self.ring.shard(self.non_local_name(channel))
+        keys, counts = state.take_unreceived_for(shard)
+        args = [*self._push_args(payload), len(counts) // 2, *counts]
+        args += [channel, self.get_capacity(channel)]
+        script = state.push[shard]
+        client = state.clients[shard]
+        try:
+            full = await self._call(shard, lambda: script(keys=keys, args=args, client=client))
+        except ChannelLayerUnavailable:
+            if keys:
+                state.requeue_unreceived(keys[0][len(self._count_prefix) :], counts)
+            raise
+        if full:
+            raise ChannelFull(
+                f"channel {channel!r} is full ({self.get_capacity(channel)} messages waiting): "
+                "the message was not sent; retry later, or raise CONFIG capacity/channel_capacity"
+            )
+        self._sent.inc()
+
+    async def receive(self, channel: str) -> dict[str, Any]:
+        """Wait for the next message on ``channel``.
+
+        Process-local channels (``new_channel()`` names) must be received in the process that
+        created them. Cancelling a receive loses and reorders nothing.
+        """
+        self.require_valid_channel_name(channel)
+        state = self._state()
+        bang = channel.find("!")
+        if bang >= 0:
+            # Always: the reader then keeps reading ahead while this process receives.
+            state.ensure_reader(channel[: bang + 1], None)
+            found, message = state.local.get_nowait(channel)
+            if not found:
+                message = await state.local.get(channel)
+            state.mark_received(channel)
+        else:
+            found, message = state.normal.get_nowait(channel)
+            if not found:
+                state.ensure_reader(None, channel)
+                message = await state.normal.get(channel)
+        self._received.inc()
+        result: dict[str, Any] = message
+        return result
+
+    async def new_channel(self, prefix: str = "specific.") -> str:
+        """Return a new process-local channel name, e.g. ``specific.<process>!<random>``."""
+        name = f"{prefix.rstrip('.')}.{self.client_prefix}!{secrets.token_hex(8)}"
+        self.require_valid_channel_name(name)
+        return name
+
+    async def group_add(self, group: str, channel: str) -> None:
+        """Add ``channel`` to ``group``, or renew its membership for another group_expiry."""
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        state = self._state()
+        shard = self.ring.shard(group)
+        key = self.group_key(group)
+
+        async def add() -> None:
+            pipe = state.clients[shard].pipeline(transaction=False)
+            pipe.zadd(key, {channel: time.time()})
+            pipe.expire(key, self._group_expiry_s)
+            await pipe.execute()
+
+        await self._call(shard, add)
+
+    async def group_discard(self, group: str, channel: str) -> None:
+        """Remove ``channel`` from ``group``; nothing happens if it was not a member."""
+        self.require_valid_group_name(group)
+        self.require_valid_channel_name(channel)
+        state = self._state()
+        shard = self.ring.shard(group)
+        client = state.clients[shard]
+        await self._call(shard, lambda: client.zrem(self.group_key(group), channel))
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to every channel of ``group``.
+
+        One round trip when there is one Redis host and no channel_capacity patterns; two
+        otherwise (members, then one push per host, in parallel), whatever the group size.
+        Members at capacity are skipped, logged and counted
+        (``gateway_layer_group_over_capacity_total``); expired members are dropped.
+        """
+        self.require_valid_message(message)
+        self.require_valid_group_name(group)
+        payload = self.codec.dumps(message)
+        state = self._state()
+        now = time.time()
+        head = self._push_args(payload, now)
+        cutoff = now - self.group_expiry
+        key = self.group_key(group)
+        if self.ring.size == 1 and not self.channel_capacity:
+            script, client = state.group_send[0], state.clients[0]
+            args = [*head, cutoff, self.capacity]
+            members, full = await self._call(
+                0, lambda: script(keys=[key], args=args, client=client)
+            )
+        else:
+            members, full = await self._group_send_sharded(state, key, head, cutoff)
+        self._group_sent.inc()
+        if full:
+            self._over_capacity.inc(full)
+            logger.warning(
+                "group_send to %r: %d of %d members over capacity, not sent to them",
+                group,
+                full,
+                members,
+            )
+
+    async def _group_send_sharded(
+        self, state: LoopState, key: str, head: list[Any], cutoff: float
+    ) -> tuple[int, int]:
+        shard = self.ring.shard(key[len(self._group_prefix) :])
+        script, client = state.group_members[shard], state.clients[shard]
+        names = await self._call(shard, lambda: script(keys=[key], args=[cutoff], client=client))
+        by_shard: dict[int, list[Any]] = {}
+        for raw in names:
+            name = raw.decode()
+            target = by_shard.setdefault(self.ring.shard(self.non_local_name(name)), [])
+            target += [name, self.get_capacity(name)]
+
+        def push(target: int, pairs: list[Any]) -> Callable[[], Awaitable[int]]:
+            return lambda: state.push[target](
+                keys=[], args=[*head, 0, *pairs], client=state.clients[target]
+            )
+
+        fulls = await asyncio.gather(
+            *(self._call(target, push(target, pairs)) for target, pairs in by_shard.items())
+        )
+        return len(names), sum(fulls)
+
+    async def flush(self) -> None:
+        """Delete every key under this layer's prefix, on every host, and the local buffers."""
+        state = self._state()
+        pattern = glob.escape(self.prefix).replace("?", "\\?") + ":*"
+        for shard, client in enumerate(state.clients):
+
+            async def delete_all(client: Any = client) -> None:
+                batch: list[Any] = []
+                async for key in client.scan_iter(match=pattern, count=1000):
+                    batch.append(key)
+                    if len(batch) >= 500:
+                        await client.unlink(*batch)
+                        batch = []
+                if batch:
+                    await client.unlink(*batch)
+
+            await self._call(shard, delete_all)
+        state.local.clear()
+        state.normal.clear()
+        state.unreceived.clear()
+
+    async def close(self) -> None:
+        """Stop this loop's readers and close its connections. The layer stays usable."""
+        state = self._states.pop(asyncio.get_running_loop(), None)
+        if state is not None:
+            await state.aclose()
+
+    # Internals.
+
+    def forget_loop(self, loop: asyncio.AbstractEventLoop) -> LoopState | None:
+        """Detach and return the state of ``loop`` (called when that loop closes)."""
+        return self._states.pop(loop, None)
+
+    def _state(self) -> LoopState:
+        loop = asyncio.get_running_loop()
+        state = self._states.get(loop)
+        if state is None:
+            state = self._states[loop] = LoopState(self)
+            release_on_close(loop, self)
+        return state
+
+    def _push_args(self, payload: bytes, now: float | None = None) -> list[Any]:
+        now_ms = int((time.time() if now is None else now) * 1000)
+        return [
+            self._channel_prefix,
+            self._count_prefix,
+            payload,
+            now_ms,
+            now_ms + int(self.expiry * 1000),
+            self._expiry_s,
+        ]
+
+    async def _call(self, shard: int, call: Callable[[], Awaitable[T]]) -> T:
+        """Run ``call`` against ``shard``, retrying with backoff while Redis is unreachable."""
+        outage = self.outages[shard]
+        deadline: float | None = None
+        while True:
+            try:
+                result = await call()
+            except CONNECTION_ERRORS as exc:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self.reconnect_timeout
+                if now >= deadline:
+                    raise ChannelLayerUnavailable(
+                        f"redis {outage.label} unreachable for {self.reconnect_timeout:g} s "
+                        f"({exc}): check that it runs and that CONFIG hosts points at it"
+                    ) from exc
+                await outage.wait(exc)
+                continue
+            if outage.down:
+                outage.succeeded()
+            return result

@@ -1,0 +1,63 @@
+"""Outages of a Redis host: capped exponential backoff and one log line per outage."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger("gateway.layers.redis")
+
+#: What a lost or refused connection raises: retry these, never anything else.
+CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+class Outage:
+    """Tracks whether one host is down, shared by every caller that talks to it.
+
+    Args:
+        label: the host, without password, for log lines.
+        initial: first backoff delay in seconds; doubles per failure up to ``cap``.
+        cap: longest delay between two attempts.
+    """
+
+    def __init__(self, label: str, initial: float = 0.05, cap: float = 2.0) -> None:
+        self.label = label
+        self.initial = initial
+        self.cap = cap
+        self.failures = 0
+        self.since: float | None = None
+
+    @property
+    def down(self) -> bool:
+        """True between the first failure and the next success."""
+        return self.since is not None
+
+    def failed(self, exc: BaseException) -> float:
+        """Record a failure; log the start of an outage once. Return the delay to wait."""
+        if self.since is None:
+            self.since = time.monotonic()
+            logger.warning(
+                "redis %s unreachable (%s): retrying with backoff until it answers",
+                self.label,
+                exc,
+            )
+        delay = min(self.cap, self.initial * 2 ** min(self.failures, 16))
+        self.failures += 1
+        return delay
+
+    def succeeded(self) -> None:
+        """Record a success; log the end of an outage once."""
+        if self.since is not None:
+            logger.warning(
+                "redis %s reachable again after %.1f s", self.label, time.monotonic() - self.since
+            )
+            self.since = None
+            self.failures = 0
+
+    async def wait(self, exc: BaseException) -> None:
+        """Record a failure and sleep its backoff delay."""
+        await asyncio.sleep(self.failed(exc))

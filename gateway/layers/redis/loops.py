@@ -1,0 +1,299 @@
+"""Per-event-loop connections of the Redis layer, and the readers that fill in-process buffers.
+
+redis-py connections belong to the event loop that opened them. A layer is shared by the whole
+process, but code reaches it from several loops: the server's loop, and a fresh loop per
+``async_to_sync`` call from sync code or Celery. So each loop gets a :class:`LoopState` with its
+own pools, buffers and readers, and a hook on ``loop.close()`` releases them, so short-lived
+loops neither fail with "Event loop is closed" nor leave connections behind.
+
+Readers. One :class:`Reader` per Redis list and loop pops items while receivers wait:
+
+- the list of a process (``<process>!``) is read in batches (BLMPOP ... COUNT n) and its items
+  are handed to the right process-local channel buffer: thousands of consumers share one
+  blocking connection;
+- a normal channel's list is popped one item per waiting receiver.
+
+A receive that is cancelled leaves its item in the buffer for the next receive, and a single
+reader per list keeps Redis order: nothing is lost or reordered by cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
+
+from gateway.exceptions import RemoteProtocolError
+from gateway.layers.buffers import ChannelBuffers
+from gateway.layers.redis import scripts
+from gateway.layers.redis.codec import parse_item
+from gateway.layers.redis.faults import CONNECTION_ERRORS
+
+if TYPE_CHECKING:
+    from gateway.layers.redis.core import RedisChannelLayer
+
+logger = logging.getLogger("gateway.layers.redis")
+
+#: Seconds a blocking pop waits in Redis before the reader checks whether anyone still waits.
+BLOCK_SECONDS = 1.0
+#: Seconds an idle reader stays around for the next receive before its task ends.
+LINGER_SECONDS = 5.0
+#: Most items one pop takes from a process's list.
+BATCH = 1000
+
+
+class LoopState:
+    """Everything the layer holds for one event loop: clients, scripts, buffers, readers."""
+
+    def __init__(self, layer: RedisChannelLayer) -> None:
+        self.layer = layer
+        self.clients = [Redis(connection_pool=spec.make_pool()) for spec in layer.hosts]
+        self.push = [client.register_script(scripts.PUSH) for client in self.clients]
+        self.group_send = [client.register_script(scripts.GROUP_SEND) for client in self.clients]
+        self.group_members = [
+            client.register_script(scripts.GROUP_MEMBERS) for client in self.clients
+        ]
+        self.received_script = [client.register_script(scripts.RECEIVED) for client in self.clients]
+        #: Messages of process-local channels, popped from their process's list.
+        self.local = ChannelBuffers(clock=time.time, on_expired=self.mark_received)
+        #: Messages of normal channels popped for a receive that was then cancelled.
+        self.normal = ChannelBuffers(clock=time.time)
+        self.readers: dict[str, Reader] = {}
+        # process name -> {channel: items received (or expired) not yet subtracted in Redis}
+        self.unreceived: dict[str, dict[str, int]] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        #: Until then (time.monotonic()) the process's list is read even with no receiver.
+        self.local_active_until = 0.0
+
+    def ensure_reader(self, owner: str | None, channel: str | None) -> None:
+        """Make sure a reader pops the list of ``owner`` (a process) or of ``channel``."""
+        if owner is not None:
+            self.local_active_until = time.monotonic() + LINGER_SECONDS
+        name = owner or channel
+        assert name is not None
+        reader = self.readers.get(name)
+        if reader is None:
+            self.readers[name] = Reader(self, owner, channel)
+        else:
+            reader.wake.set()
+
+    def mark_received(self, channel: str, count: int = 1) -> None:
+        """Count items of a process-local channel as gone, so its capacity frees up."""
+        owner = channel[: channel.find("!") + 1]
+        pending = self.unreceived.setdefault(owner, {})
+        pending[channel] = pending.get(channel, 0) + count
+        reader = self.readers.get(owner)
+        # A reader about to pop sends the counts along (same round trip); one blocked in
+        # Redis or idle cannot, so send them now.
+        if reader is None or not reader.about_to_pop():
+            self.schedule_flush()
+
+    def schedule_flush(self) -> None:
+        """Send the pending received counts soon, in one round trip per process list."""
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_unreceived())
+
+    def take_unreceived(self, owner: str) -> list[Any]:
+        """Remove and return the pending counts of ``owner`` as RECEIVED script arguments."""
+        pending = self.unreceived.pop(owner, None)
+        if not pending:
+            return []
+        return [value for pair in pending.items() for value in pair]
+
+    def take_unreceived_for(self, shard: int) -> tuple[list[str], list[Any]]:
+        """Pending counts of one process whose count hash lives on ``shard``, for a PUSH call.
+
+        Returns ``(keys, args)``: ``([count key], [channel, n, ...])``, or ``([], [])``.
+        """
+        for owner in self.unreceived:
+            if self.layer.ring.shard(owner) == shard:
+                return [self.layer.count_key(owner)], self.take_unreceived(owner)
+        return [], []
+
+    def requeue_unreceived(self, owner: str, args: list[Any]) -> None:
+        """Put counts back after a failed attempt to send them."""
+        pending = self.unreceived.setdefault(owner, {})
+        for channel, count in zip(args[::2], args[1::2], strict=True):
+            pending[channel] = pending.get(channel, 0) + count
+
+    async def _flush_unreceived(self) -> None:
+        await asyncio.sleep(0)  # let the counts of this loop iteration pile up: one round trip
+        for owner in list(self.unreceived):
+            reader = self.readers.get(owner)
+            if reader is not None and reader.about_to_pop():
+                continue
+            args = self.take_unreceived(owner)
+            if not args:
+                continue
+            shard = self.layer.ring.shard(owner)
+            try:
+                await self.received_script[shard](
+                    keys=[self.layer.count_key(owner)], args=args, client=self.clients[shard]
+                )
+            except CONNECTION_ERRORS:
+                # Sent again with the next pop or receive once Redis answers.
+                self.requeue_unreceived(owner, args)
+                return
+
+    async def aclose(self) -> None:
+        """Stop the readers and close every connection of this loop."""
+        tasks = [reader.task for reader in self.readers.values()]
+        if self._flusher is not None:
+            tasks.append(self._flusher)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self.readers.clear()
+        for client in self.clients:
+            await client.aclose()
+            await client.connection_pool.disconnect()
+
+
+class Reader:
+    """Pops one Redis list into in-process buffers while receivers wait on it."""
+
+    def __init__(self, state: LoopState, owner: str | None, channel: str | None) -> None:
+        self.state = state
+        self.owner = owner
+        self.channel = channel
+        layer = state.layer
+        self.name = owner or channel or ""
+        self.key = layer.channel_key(self.name)
+        self.shard = layer.ring.shard(self.name)
+        self.outage = layer.outages[self.shard]
+        self.wake = asyncio.Event()
+        #: True while a pop waits inside Redis.
+        self.blocking = False
+        self.task = asyncio.get_running_loop().create_task(self._run())
+
+    def wanted(self) -> bool:
+        """True while a pop is useful: a receiver waits (normal channel), or this process
+        received on its channels in the last LINGER_SECONDS (its list is read ahead, so a
+        message sent to it is popped in the same round trip as the send)."""
+        if self.owner is not None:
+            return self.state.local.waiting > 0 or time.monotonic() < self.state.local_active_until
+        return self.state.normal.has_waiters(self.name)
+
+    def about_to_pop(self) -> bool:
+        """True when the reader will send a pop (and the pending counts with it) right away."""
+        return not self.blocking and self.wanted()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                if not self.wanted():
+                    if self.owner is not None or not await self._linger():
+                        return
+                    continue
+                try:
+                    items = await self._pop()
+                except CONNECTION_ERRORS as exc:
+                    await self.outage.wait(exc)
+                    continue
+                except Exception:
+                    logger.exception("reading %s failed; retrying", self.key)
+                    await asyncio.sleep(self.outage.cap)
+                    continue
+                self.outage.succeeded()
+                self._deliver(items)
+        finally:
+            if self.state.readers.get(self.name) is self:
+                del self.state.readers[self.name]
+
+    async def _linger(self) -> bool:
+        """Wait for a new receiver; False when none came and the reader should end."""
+        self.wake.clear()
+        try:
+            await asyncio.wait_for(self.wake.wait(), LINGER_SECONDS)
+        except TimeoutError:
+            return self.wanted()
+        return True
+
+    async def _pop(self) -> list[bytes]:
+        client = self.state.clients[self.shard]
+        count = BATCH if self.owner is not None else 1
+        args = self.state.take_unreceived(self.owner) if self.owner is not None else []
+        self.blocking = True
+        try:
+            if not args:
+                result = await client.blmpop(
+                    BLOCK_SECONDS, 1, self.key, direction="LEFT", count=count
+                )
+            else:
+                result = await self._pop_with_counts(client, args, count)
+        finally:
+            self.blocking = False
+        return result[1] if result else []
+
+    async def _pop_with_counts(self, client: Redis, args: list[Any], count: int) -> Any:
+        # The received counts ride along with the blocking pop: one round trip.
+        assert self.owner is not None
+        script = self.state.received_script[self.shard]
+        pipe = client.pipeline(transaction=False)
+        pipe.evalsha(script.sha, 1, self.state.layer.count_key(self.owner), *args)
+        pipe.blmpop(BLOCK_SECONDS, 1, self.key, direction="LEFT", count=count)
+        try:
+            counted, result = await pipe.execute(raise_on_error=False)
+        except BaseException:
+            self.state.requeue_unreceived(self.owner, args)
+            raise
+        if isinstance(counted, Exception):
+            self.state.requeue_unreceived(self.owner, args)
+            if isinstance(counted, NoScriptError):
+                await client.script_load(scripts.RECEIVED)  # Redis restarted: scripts are gone
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def _deliver(self, items: list[bytes]) -> None:
+        state = self.state
+        codec = state.layer.codec
+        now = time.time()
+        for item in items:
+            try:
+                expires_ms, channel, payload = parse_item(item)
+                message = codec.loads(payload)
+            except RemoteProtocolError as exc:
+                logger.warning("dropped an unreadable message from %s: %s", self.key, exc)
+                continue
+            expires_at = expires_ms / 1000
+            if self.owner is None:
+                if expires_at > now:
+                    state.normal.put(self.name, message, expires_at)
+            elif expires_at > now:
+                state.local.put(channel, message, expires_at)
+            else:
+                state.mark_received(channel)
+
+
+# loop -> the layers holding a LoopState for it, so loop.close() can release them.
+_loop_layers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakSet[Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def release_on_close(loop: asyncio.AbstractEventLoop, layer: RedisChannelLayer) -> None:
+    """Arrange for ``layer``'s state of ``loop`` to be closed when the loop closes."""
+    layers = _loop_layers.get(loop)
+    if layers is None:
+        layers = _loop_layers[loop] = weakref.WeakSet()
+        original_close = loop.close
+
+        def close() -> None:
+            for owner in list(_loop_layers.pop(loop, ())):
+                state = owner.forget_loop(loop)
+                if state is not None and not loop.is_closed() and not loop.is_running():
+                    loop.run_until_complete(state.aclose())
+            original_close()
+
+        try:
+            loop.close = close  # type: ignore[method-assign]
+        except AttributeError:
+            # uvloop loops take no attributes; they live as long as the process anyway.
+            logger.debug("cannot hook close() of %r; its connections close with the process", loop)
+    layers.add(layer)
