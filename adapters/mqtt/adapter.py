@@ -41,6 +41,8 @@ class MqttAdapter(Adapter):
         self.config = config
         self.state_dir = state_dir
         self.shutdown_timeout = shutdown_timeout
+        #: The connection while serving (tests and status pages read ``driver.ready``).
+        self.driver: MqttDriver | None = None
 
     @classmethod
     def from_settings(cls, settings: Any, options: Mapping[str, Any]) -> MqttAdapter:
@@ -85,7 +87,7 @@ class MqttAdapter(Adapter):
             shutdown_timeout=self.shutdown_timeout,
         )
         filters = (router.filters if router is not None else []) + list(config.subscriptions)
-        driver = MqttDriver(config, identity.client_id, filters)
+        driver = self.driver = MqttDriver(config, identity.client_id, filters)
         dispatcher = Dispatcher(runtime, router, config, identity.client_id, driver)
         driver.on_message = dispatcher.on_message
         driver.on_connection_lost = dispatcher.connection_lost

@@ -101,6 +101,8 @@ class MqttDriver:
         self.on_connection_lost: Callable[[], None] = lambda: None
         self.connected = False
         self.session_present = False
+        #: Set once the broker has answered the subscriptions of the current connection.
+        self.ready = asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._v5 = config.protocol == MQTT_V5
         self._sock: Any = None
@@ -272,6 +274,7 @@ class MqttDriver:
         self, client: paho.Client, userdata: Any, mid: int, reasons: list[Any], properties: Any
     ) -> None:
         filters = self._subscribing.pop(mid, [])
+        self.ready.set()
         for index, reason in enumerate(reasons):
             if reason.is_failure:
                 name = filters[index] if index < len(filters) else "?"
@@ -281,6 +284,7 @@ class MqttDriver:
         self, client: paho.Client, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
         was_connected, self.connected = self.connected, False
+        self.ready.clear()
         if was_connected:
             self.on_connection_lost()
         # QoS 0 publishes not written yet are gone; QoS 1/2 ones paho sends again.
