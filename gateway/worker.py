@@ -127,8 +127,10 @@ class Worker:
             except ScopeClosed:
                 # The instance ended before taking the message: a fresh one gets it.
                 continue
-            except Exception:  # noqa: S110 - the runtime logged it with the scope and traceback
-                pass
+            except Exception:
+                # The handler raised: the runtime logged it with the scope and traceback, and
+                # the next message goes to a new instance. Redelivering would loop forever.
+                return
             return
         logger.error(
             "worker: dropped a %r message on channel %r: %d instances ended before taking it",
