@@ -88,15 +88,31 @@ async def await_many_dispatch(
             channel_receive]``.
         dispatch: coroutine function called with each message.
     """
-    tasks = [asyncio.ensure_future(receive()) for receive in consumer_callables]
+    loop = asyncio.get_running_loop()
+    # One wake-up future per round, set by whichever receive finishes first. Cheaper than
+    # asyncio.wait(), which adds and removes a callback on every task each round.
+    wakeup: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: asyncio.Future[Any]) -> None:
+        if not wakeup.done():
+            wakeup.set_result(None)
+
+    def start(index: int) -> asyncio.Future[Any]:
+        task = asyncio.ensure_future(consumer_callables[index]())
+        task.add_done_callback(wake)
+        return task
+
+    tasks = [start(index) for index in range(len(consumer_callables))]
     try:
         while True:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            wakeup = loop.create_future()
+            if not any(task.done() for task in tasks):
+                await wakeup
             for index, task in enumerate(tasks):
                 if task.done():
                     message = task.result()
                     await dispatch(message)
-                    tasks[index] = asyncio.ensure_future(consumer_callables[index]())
+                    tasks[index] = start(index)
     finally:
         await _cancel_all(tasks)
 

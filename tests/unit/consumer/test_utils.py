@@ -150,3 +150,22 @@ async def test_cancelling_the_loop_cancels_the_receives_and_propagates() -> None
     with pytest.raises(asyncio.CancelledError):
         await runner
     assert receive.cancelled
+
+
+async def test_a_busy_client_does_not_starve_the_layer() -> None:
+    client: asyncio.Queue[object] = asyncio.Queue()
+    layer: asyncio.Queue[object] = asyncio.Queue()
+    seen: list[object] = []
+
+    async def dispatch(message: object) -> None:
+        seen.append(message)
+        if len(seen) == 50:
+            raise StopConsumer
+
+    for index in range(100):
+        client.put_nowait(index)
+    layer.put_nowait("from the layer")
+    with pytest.raises(StopConsumer):
+        await await_many_dispatch([queue_receiver(client), queue_receiver(layer)], dispatch)
+    # Ready messages are taken round-robin: the layer's comes right after the first client one.
+    assert seen[:3] == [0, "from the layer", 1]
