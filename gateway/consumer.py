@@ -23,12 +23,10 @@ from asgiref.sync import async_to_sync
 
 from gateway.db import database_sync_to_async
 from gateway.exceptions import ConfigurationError, StopConsumer, UnknownEventType
-from gateway.layers import get_channel_layer
+from gateway.layers import DEFAULT_CHANNEL_LAYER, get_channel_layer
 from gateway.utils import await_many_dispatch, name_that_thing
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_CHANNEL_LAYER = "default"
 
 Message = dict[str, Any]
 Scope = dict[str, Any]
