@@ -224,3 +224,12 @@ async def test_initkwargs_set_attributes_on_each_instance() -> None:
 def test_as_asgi_rejects_unknown_or_private_keywords(keyword: str) -> None:
     with pytest.raises(ConfigurationError, match=f"unknown keyword '{keyword}'"):
         EchoConsumer.as_asgi(**{keyword: 1})
+
+
+async def test_without_a_configured_layer_there_is_no_channel(consumer_class) -> None:
+    app = consumer_class.as_asgi(channel_layer_alias=f"missing-{uuid.uuid4().hex}")
+    communicator = ApplicationCommunicator(app, SCOPE)
+    await communicator.send_input({"type": "test.whoami"})
+    assert await communicator.receive_output() == {"type": "test.channel", "channel": None}
+    await communicator.send_input({"type": "test.stop"})
+    await communicator.wait()
