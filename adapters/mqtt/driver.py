@@ -103,6 +103,8 @@ class MqttDriver:
         self.session_present = False
         #: Set once the broker has answered the subscriptions of the current connection.
         self.ready = asyncio.Event()
+        #: Successful connections so far (1 after the first CONNACK).
+        self.connections = 0
         self._loop = asyncio.get_running_loop()
         self._v5 = config.protocol == MQTT_V5
         self._sock: Any = None
@@ -218,6 +220,7 @@ class MqttDriver:
         if self._connack.done() and not self._connack.exception():
             self.session_present = self._connack.result()
             self.connected = True
+            self.connections += 1
             return
         if self._connack.done():
             error = self._connack.exception()
