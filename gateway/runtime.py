@@ -292,8 +292,13 @@ class ScopeHandle:
         self._idle_timer = None
         if self._closing or self._ended or self._idle_timeout is None:
             return
+        now = self._loop.time()
+        if self._current_counted or self._queue:
+            # Still working on delivered events: a long handler is not idleness.
+            self._idle_timer = self._loop.call_at(now + self._idle_timeout, self._on_idle_timer)
+            return
         due = self._last_activity + self._idle_timeout
-        if self._loop.time() < due:
+        if now < due:
             self._idle_timer = self._loop.call_at(due, self._on_idle_timer)
             return
         logger.debug("%s idle for %.1fs: closing", self._description, self._idle_timeout)

@@ -141,6 +141,19 @@ async def test_idle_timeout_delivers_close_event_and_cleans_up() -> None:
     assert runtime.get("a") is None
 
 
+async def test_a_scope_busy_handling_an_event_is_not_idle() -> None:
+    rec = Recorder()
+    runtime = ApplicationRuntime(rec.app(), unique_protocol(), idle_timeout=0.01)
+    handle = await open_(runtime, rec, "a", close_event=DISCONNECT)
+    handled = await handle.deliver({"type": "test.msg", "gate": "g"})
+    await asyncio.sleep(0.05)  # several idle periods pass while the handler runs
+    assert not handle.closed
+    rec.gate("g").set()
+    await handled
+    await handle.wait_closed()  # idle once the handler has returned
+    assert rec.taken["a"][-1] == DISCONNECT
+
+
 async def test_per_scope_idle_timeout_none_overrides_runtime_default() -> None:
     rec = Recorder()
     runtime = ApplicationRuntime(rec.app(), unique_protocol(), idle_timeout=0.01)
