@@ -142,15 +142,17 @@ class LoopState:
 
     async def aclose(self) -> None:
         """Stop the readers and close every connection of this loop."""
-        tasks = [reader.task for reader in self.readers.values()]
+        tasks = [reader.stop() for reader in self.readers.values()]
         if self._flusher is not None:
+            self._flusher.cancel()
             tasks.append(self._flusher)
-        for task in tasks:
-            task.cancel()
+        # Closing the sockets also ends a blocking pop that ignored the cancellation.
+        for client in self.clients:
+            await client.aclose()
+            await client.connection_pool.disconnect()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.readers.clear()
         for client in self.clients:
-            await client.aclose()
             await client.connection_pool.disconnect()
 
 
@@ -169,6 +171,7 @@ class Reader:
         self.wake = asyncio.Event()
         #: True while a pop waits inside Redis.
         self.blocking = False
+        self.stopped = False
         self.task = asyncio.get_running_loop().create_task(self._run())
 
     def wanted(self) -> bool:
@@ -179,13 +182,20 @@ class Reader:
             return self.state.local.waiting > 0 or time.monotonic() < self.state.local_active_until
         return self.state.normal.has_waiters(self.name)
 
+    def stop(self) -> asyncio.Task[None]:
+        """Stop reading (items popped from now on are lost: the layer is closing)."""
+        self.stopped = True
+        self.task.cancel()
+        return self.task
+
     def about_to_pop(self) -> bool:
         """True when the reader will send a pop (and the pending counts with it) right away."""
         return not self.blocking and self.wanted()
 
     async def _run(self) -> None:
         try:
-            while True:
+            # redis-py may swallow a cancellation during a blocking pop: check the flag too.
+            while not self.stopped:
                 if not self.wanted():
                     if self.owner is not None or not await self._linger():
                         return
@@ -193,9 +203,12 @@ class Reader:
                 try:
                     items = await self._pop()
                 except CONNECTION_ERRORS as exc:
-                    await self.outage.wait(exc)
+                    if not self.stopped:
+                        await self.outage.wait(exc)
                     continue
                 except Exception:
+                    if self.stopped:
+                        return
                     logger.exception("reading %s failed; retrying", self.key)
                     await asyncio.sleep(self.outage.cap)
                     continue

@@ -18,13 +18,37 @@ from __future__ import annotations
 _PUSH_FUNCTION = """
 local chan_prefix, count_prefix, payload = ARGV[1], ARGV[2], ARGV[3]
 local now_ms, expires_ms, expiry_s = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+-- Expired items at the head of a list do not count: pop them (and uncount them in `counts`,
+-- the count hash of a process list; nil for a normal channel).
+local function drop_expired_head(key, counts)
+  while true do
+    local head = redis.call("LINDEX", key, 0)
+    if not head then
+      return
+    end
+    local stop = string.find(head, "\\n", 1, true)
+    if (not stop) or tonumber(string.sub(head, 1, stop - 1)) > now_ms then
+      return
+    end
+    redis.call("LPOP", key)
+    if counts then
+      local name = string.sub(head, stop + 1, string.find(head, "\\n", stop + 1, true) - 1)
+      if redis.call("HINCRBY", counts, name, -1) <= 0 then
+        redis.call("HDEL", counts, name)
+      end
+    end
+  end
+end
 local function push(channel, capacity)
   local bang = string.find(channel, "!", 1, true)
   if bang then
     local owner = string.sub(channel, 1, bang)
     local key, counts = chan_prefix .. owner, count_prefix .. owner
     if tonumber(redis.call("HGET", counts, channel) or "0") >= capacity then
-      return 0
+      drop_expired_head(key, counts)
+      if tonumber(redis.call("HGET", counts, channel) or "0") >= capacity then
+        return 0
+      end
     end
     redis.call("HINCRBY", counts, channel, 1)
     redis.call("RPUSH", key, expires_ms .. "\\n" .. channel .. "\\n" .. payload)
@@ -33,19 +57,11 @@ local function push(channel, capacity)
     return 1
   end
   local key = chan_prefix .. channel
-  local n = redis.call("LLEN", key)
-  -- At capacity: expired items at the head do not count; drop them first.
-  while n >= capacity and n > 0 do
-    local head = redis.call("LINDEX", key, 0)
-    local stop = string.find(head, "\\n", 1, true)
-    if (not stop) or tonumber(string.sub(head, 1, stop - 1)) > now_ms then
-      break
+  if redis.call("LLEN", key) >= capacity then
+    drop_expired_head(key, nil)
+    if redis.call("LLEN", key) >= capacity then
+      return 0
     end
-    redis.call("LPOP", key)
-    n = n - 1
-  end
-  if n >= capacity then
-    return 0
   end
   redis.call("RPUSH", key, expires_ms .. "\\n\\n" .. payload)
   redis.call("EXPIRE", key, expiry_s)

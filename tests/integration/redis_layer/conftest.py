@@ -1,0 +1,113 @@
+"""Fixtures for the Redis layer: a layer with its own key prefix, and private redis-servers."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from gateway.layers.redis import RedisChannelLayer
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisServer:
+    """A private redis-server on a spare port, without persistence, that tests may kill."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        for _ in range(200):
+            try:
+                client.ping()
+                return
+            except redis.ConnectionError:
+                time.sleep(0.02)
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+def redis_server() -> Callable[[], RedisServer]:
+    """Start private redis-servers on demand; all are killed after the test."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: apt-get install redis-server")
+    servers: list[RedisServer] = []
+
+    def start() -> RedisServer:
+        server = RedisServer()
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A key prefix no other test uses (tests share one Redis)."""
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def make_layer(redis_url: str, prefix: str) -> Iterator[Callable[..., RedisChannelLayer]]:
+    """Build layers on the shared Redis under this test's prefix; their keys are deleted after."""
+
+    def make(**config: Any) -> RedisChannelLayer:
+        config.setdefault("hosts", [redis_url])
+        config.setdefault("prefix", prefix)
+        return RedisChannelLayer(**config)
+
+    yield make
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+async def layer(make_layer: Callable[..., RedisChannelLayer]) -> AsyncIterator[RedisChannelLayer]:
+    channel_layer = make_layer()
+    yield channel_layer
+    await channel_layer.close()
