@@ -211,9 +211,8 @@ class ScopeHandle:
 
     async def receive(self) -> Message:
         """The application's ``receive`` callable: the next event, waiting if there is none."""
-        current = self._current
-        if current is not None or self._current_counted:
-            self._current = None
+        if self._current_counted:
+            current, self._current = self._current, None
             _settle(current, None)
             self._release_current()
         while not self._queue:
@@ -316,6 +315,9 @@ class ScopeHandle:
         try:
             await runtime.application(self.scope, self.receive, self.send)
         except asyncio.CancelledError:
+            # The cancellation ends the instance, not this task: on_close still has to run
+            # (and may use asyncio.timeout, which counts pending cancellations).
+            asyncio.current_task().uncancel()  # type: ignore[union-attr]
             if not self._closing:
                 logger.info("%s cancelled", self._description)
             unfinished = ScopeClosed(f"{self._description} was cancelled while handling the event")
