@@ -1,0 +1,1 @@
+"""The two benchmark consumers, served by our web adapter and by Daphne + Django Channels."""
