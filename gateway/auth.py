@@ -16,7 +16,6 @@ from django.contrib.auth import (
     BACKEND_SESSION_KEY,
     HASH_SESSION_KEY,
     SESSION_KEY,
-    _get_backends,
     get_user_model,
     load_backend,
     user_logged_in,
@@ -124,13 +123,13 @@ def _login_sync(scope: Scope, user: Any, backend: str | None) -> None:
         session.cycle_key()
     backend = backend or getattr(user, "backend", None)
     if backend is None:
-        backends = _get_backends(return_tuples=True)
+        backends = list(settings.AUTHENTICATION_BACKENDS)
         if len(backends) != 1:
             raise ConfigurationError(
-                "several authentication backends are configured: pass backend= to login() "
-                "or set user.backend"
+                f"{len(backends)} authentication backends are configured: pass backend= to "
+                "login() or set user.backend"
             )
-        _, backend = backends[0]
+        backend = backends[0]
     session[SESSION_KEY] = user._meta.pk.value_to_string(user)
     session[BACKEND_SESSION_KEY] = backend
     session[HASH_SESSION_KEY] = session_auth_hash
@@ -182,7 +181,7 @@ async def logout(scope: Scope) -> None:
     await database_sync_to_async(_logout_sync)(scope)
 
 
-class UserLazyObject(LazyObject):
+class UserLazyObject(LazyObject):  # type: ignore[type-arg]
     """``scope["user"]`` before AuthMiddleware resolved it; using it then is an error."""
 
     def _setup(self) -> None:

@@ -19,7 +19,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.urls import URLPattern, URLResolver, path, re_path
 from django.urls.resolvers import RegexPattern, RoutePattern
@@ -61,8 +61,8 @@ def as_application(app: Any) -> ASGIApp:
         A single-callable ASGI application.
     """
     if inspect.isclass(app) and inspect.ismethod(getattr(app, "as_asgi", None)):
-        return app.as_asgi()
-    return app
+        return cast(ASGIApp, app.as_asgi())  # type: ignore[attr-defined]
+    return cast(ASGIApp, app)
 
 
 def get_default_application() -> ASGIApp:
@@ -203,10 +203,14 @@ class URLRouter:
             )
         application = as_application(route.callback)
         pattern = route.pattern
+        if not isinstance(pattern, RegexPattern | RoutePattern):
+            raise ConfigurationError(
+                f"{route!r}: URLRouter supports path() and re_path() patterns only"
+            )
         if getattr(application, "_path_routing", False):
             # The inner router matches the rest: compile our pattern without the end anchor.
-            raw = pattern._regex if isinstance(pattern, RegexPattern) else pattern._route
-            pattern = type(pattern)(raw, pattern.name, is_endpoint=False)
+            # str() of a pattern is its source: the regex, or the route with its converters.
+            pattern = type(pattern)(str(pattern), pattern.name, is_endpoint=False)
         return _Route(pattern, application, dict(route.default_args))
 
     def resolve(self, scope: Scope) -> tuple[ASGIApp, str, tuple[Any, ...], dict[str, Any]] | None:
@@ -228,6 +232,7 @@ class URLRouter:
         return self._resolve_path(self._path_to_route(scope))
 
     def _path_to_route(self, scope: Scope) -> str:
+        path: Any
         if "path_remaining" in scope:
             path = scope["path_remaining"]
         else:
@@ -246,7 +251,7 @@ class URLRouter:
                     )
                 path = path[len(root_path) :]
         # Django URLconfs match without the leading slash.
-        return path.lstrip("/")
+        return str(path).lstrip("/")
 
     def _resolve_path(
         self, path: str

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import Any, cast
 
 from asgiref.testing import ApplicationCommunicator as BaseApplicationCommunicator
 
@@ -36,7 +36,7 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
             application: an ASGI application or a consumer class.
             scope: the scope of the connection the test plays.
         """
-        super().__init__(as_application(application), scope)
+        super().__init__(as_application(application), scope)  # type: ignore[no-untyped-call]
 
     def _raise_if_failed(self) -> None:
         """Re-raise the application's exception, if it raised one."""
@@ -67,7 +67,7 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
                 the application returned without sending one.
         """
         if not self.output_queue.empty():
-            return self.output_queue.get_nowait()
+            return cast(dict[str, Any], self.output_queue.get_nowait())
         self._raise_if_failed()
         if self.future.done():
             raise TimeoutError("the application returned without sending another message")
@@ -82,7 +82,7 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
                 with contextlib.suppress(asyncio.CancelledError):
                     await getter
         if getter.done() and not getter.cancelled():
-            return getter.result()
+            return cast(dict[str, Any], getter.result())
         self._raise_if_failed()
         if self.future.done():
             raise TimeoutError("the application returned without sending another message")

@@ -136,4 +136,4 @@ class WebsocketCommunicator(ApplicationCommunicator):
             Exception: whatever the application raised.
         """
         await self.send_input({"type": "websocket.disconnect", "code": code})
-        await self.wait(timeout)
+        await self.wait(timeout)  # type: ignore[no-untyped-call]
