@@ -15,6 +15,7 @@ from gateway.adapter import (
     Adapter,
     get_adapter_class,
     known_adapters,
+    load_application,
     register_adapter,
     run_adapters,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "describe_scope",
     "get_adapter_class",
     "known_adapters",
+    "load_application",
     "new_event_loop",
     "register_adapter",
     "run_adapters",

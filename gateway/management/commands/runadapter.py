@@ -15,9 +15,14 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gateway.adapter import Adapter, get_adapter_class, known_adapters, run_adapters
+from gateway.adapter import (
+    Adapter,
+    get_adapter_class,
+    known_adapters,
+    load_application,
+    run_adapters,
+)
 from gateway.exceptions import AdapterNotConfigured, ConfigurationError
-from gateway.routing import get_default_application
 from gateway.shutdown import run_until_signalled
 
 logger = logging.getLogger(__name__)
@@ -43,7 +48,7 @@ class Command(BaseCommand):
         names = self.resolve_names(requested)
         adapters = self.build_adapters(names, options, explicit=ALL not in requested)
         try:
-            application = get_default_application()
+            application = load_application(settings)
         except ConfigurationError as exc:
             raise CommandError(str(exc)) from exc
         timeout = float(getattr(settings, "GATEWAY_SHUTDOWN_TIMEOUT", 25.0))

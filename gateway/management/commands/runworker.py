@@ -14,9 +14,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from gateway.adapter import load_application
 from gateway.exceptions import ConfigurationError
 from gateway.layers import DEFAULT_CHANNEL_LAYER, get_channel_layer
-from gateway.routing import get_default_application
 from gateway.shutdown import run_until_signalled
 from gateway.worker import Worker
 
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         alias: str = options["layer"]
         try:
             layer = get_channel_layer(alias)
-            application = get_default_application()
+            application = load_application(settings)
         except ConfigurationError as exc:
             raise CommandError(str(exc)) from exc
         if layer is None:

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from gateway import adapter as adapter_module
+from gateway.consumer import AsyncConsumer
 from gateway.exceptions import ConfigurationError
 from gateway.server import (
     Adapter,
     get_adapter_class,
     known_adapters,
+    load_application,
     register_adapter,
     run_adapters,
 )
@@ -131,3 +133,20 @@ async def test_an_adapter_that_ignores_stop_is_cancelled(monkeypatch, caplog) ->
         assert await runner == []
     assert hang.cancelled
     assert "did not stop" in caplog.text
+
+
+def test_load_application_uses_the_default_when_the_setting_is_empty(monkeypatch) -> None:
+    assert adapter_module.DEFAULT_APPLICATION == "project.asgi.application"
+    monkeypatch.setattr(adapter_module, "DEFAULT_APPLICATION", f"{__name__}.app")
+    assert load_application(SimpleNamespace(ASGI_APPLICATION=None)) is app
+    assert load_application(SimpleNamespace()) is app
+
+
+def test_load_application_takes_a_consumer_class_as_asgi() -> None:
+    settings = SimpleNamespace(ASGI_APPLICATION="gateway.consumer.AsyncConsumer")
+    assert load_application(settings).consumer_class is AsyncConsumer
+
+
+def test_load_application_says_what_to_set() -> None:
+    with pytest.raises(ConfigurationError, match="set ASGI_APPLICATION"):
+        load_application(SimpleNamespace(ASGI_APPLICATION="project.asgi.nothing_here"))
