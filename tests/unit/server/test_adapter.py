@@ -149,4 +149,4 @@ def test_load_application_takes_a_consumer_class_as_asgi() -> None:
 
 def test_load_application_says_what_to_set() -> None:
     with pytest.raises(ConfigurationError, match="set ASGI_APPLICATION"):
-        load_application(SimpleNamespace(ASGI_APPLICATION="project.asgi.nothing_here"))
+        load_application(SimpleNamespace(ASGI_APPLICATION=f"{__name__}.nothing_here"))
