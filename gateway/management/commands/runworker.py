@@ -40,14 +40,14 @@ class Command(BaseCommand):
         alias: str = options["layer"]
         try:
             layer = get_channel_layer(alias)
+            if layer is None:
+                raise CommandError(
+                    f"CHANNEL_LAYERS has no layer {alias!r}: configure it (set REDIS_URL for the "
+                    "Redis layer; the in-memory layer only reaches consumers in this same process)"
+                )
             application = load_application(settings)
         except ConfigurationError as exc:
             raise CommandError(str(exc)) from exc
-        if layer is None:
-            raise CommandError(
-                f"CHANNEL_LAYERS has no layer {alias!r}: configure it (set REDIS_URL for the "
-                "Redis layer; the in-memory layer only reaches consumers in this same process)"
-            )
         worker = Worker(
             application,
             options["channels"],
