@@ -6,7 +6,7 @@
     ├── ConfigurationError (also ValueError)      settings or arguments are wrong: fix the config
     │   ├── InvalidChannelLayerError               CHANNEL_LAYERS names a backend that can't be used
     │   └── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
-    ├── ChannelFull                                a channel is at capacity: the message was not sent
+    ├── ChannelFull                                a channel is full: the message was not sent
     ├── ChannelLayerUnavailable (also ConnectionError)  the layer's server stayed unreachable
     ├── MessageTooLarge                            a message is larger than the layer accepts
     ├── UnknownEventType (also ValueError)         a consumer has no handler for an event type

@@ -12,4 +12,4 @@ if not os.environ.get("GATEWAY_TEST_KEEP_REDIS_URL"):
     # The project's layer in tests is the in-memory one; Redis tests build their own layers.
     os.environ.pop("REDIS_URL", None)
 
-from project.settings import *  # noqa: E402, F403
+from project.settings import *  # noqa: F403

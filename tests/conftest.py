@@ -36,7 +36,11 @@ def require_service(url: str, default_port: int, how_to_start: str) -> tuple[str
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     """A reachable Redis (REDIS_URL or redis://127.0.0.1:6379/0)."""
-    url = os.environ.get("TEST_REDIS_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    url = (
+        os.environ.get("TEST_REDIS_URL")
+        or os.environ.get("REDIS_URL")
+        or "redis://127.0.0.1:6379/0"
+    )
     require_service(url, 6379, "run `make services` or start redis-server")
     return url
 
