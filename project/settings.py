@@ -41,7 +41,7 @@ if not SECRET_KEY:
             "SECRET_KEY is not set and DEBUG is off: set SECRET_KEY to a long random string "
             "(or DEBUG=1 for local development)"
         )
-    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"  # noqa: S105
+    SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -128,7 +128,7 @@ GATEWAY_SHUTDOWN_TIMEOUT = float(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT", "25"
 
 # Web adapter.
 PORT = int(os.environ.get("PORT", "8000"))
-WEB_HOST = os.environ.get("WEB_HOST", "0.0.0.0")  # noqa: S104 - a server listens on all interfaces
+WEB_HOST = os.environ.get("WEB_HOST", "0.0.0.0")
 WEBSOCKET_MAX_MESSAGE_SIZE = int(os.environ.get("WEBSOCKET_MAX_MESSAGE_SIZE", str(64 * 1024)))
 # Compression costs CPU per message and zlib state per connection: off unless asked for.
 WEBSOCKET_PER_MESSAGE_DEFLATE = env_bool("WEBSOCKET_PER_MESSAGE_DEFLATE", False)
