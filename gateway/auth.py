@@ -99,7 +99,7 @@ async def get_user(scope: Scope) -> Any:
     Raises:
         ConfigurationError: the scope has no session.
     """
-    return await database_sync_to_async(_get_user_sync)(scope)
+    return await _get_user_in_thread(scope)
 
 
 def _login_sync(scope: Scope, user: Any, backend: str | None) -> None:
@@ -152,7 +152,7 @@ async def login(scope: Scope, user: Any = None, backend: str | None = None) -> N
     Raises:
         ConfigurationError: no session, no user, or an ambiguous backend.
     """
-    await database_sync_to_async(_login_sync)(scope, user, backend)
+    await _login_in_thread(scope, user, backend)
 
 
 def _logout_sync(scope: Scope) -> None:
@@ -178,7 +178,13 @@ async def logout(scope: Scope) -> None:
     Raises:
         ConfigurationError: the scope has no session.
     """
-    await database_sync_to_async(_logout_sync)(scope)
+    await _logout_in_thread(scope)
+
+
+# Wrapped once, at import, as Channels' decorators do: no wrapper is built per call.
+_get_user_in_thread = database_sync_to_async(_get_user_sync)
+_login_in_thread = database_sync_to_async(_login_sync)
+_logout_in_thread = database_sync_to_async(_logout_sync)
 
 
 class UserLazyObject(LazyObject):  # type: ignore[type-arg]

@@ -150,15 +150,6 @@ class _Route:
     application: ASGIApp
     default_args: dict[str, Any]
 
-    def match(self, path: str) -> tuple[str, tuple[Any, ...], dict[str, Any]] | None:
-        """Return (rest of the path, positional captures, keyword captures) or None."""
-        match = self.pattern.match(path)
-        if match is None:
-            return None
-        remaining, args, kwargs = match
-        # As Django and Channels do: the route's extra kwargs override captured values.
-        return remaining, tuple(args), {**kwargs, **self.default_args}
-
 
 class URLRouter:
     """Route a scope by its path using Django ``path()`` / ``re_path()`` entries.
@@ -257,10 +248,14 @@ class URLRouter:
         self, path: str
     ) -> tuple[ASGIApp, str, tuple[Any, ...], dict[str, Any]] | None:
         for route in self._compiled:
-            match = route.match(path)
+            match = route.pattern.match(path)
             if match is None:
                 continue
             remaining, args, kwargs = match
+            args = tuple(args)
+            if route.default_args:
+                # As Django and Channels do: the route's extra kwargs override captured values.
+                kwargs = {**kwargs, **route.default_args}
             if isinstance(route.application, URLRouter):
                 inner = route.application._resolve_path(remaining.lstrip("/"))
                 if inner is None:

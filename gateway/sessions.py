@@ -19,6 +19,8 @@ from importlib import import_module
 from typing import Any
 
 from django.conf import settings
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.http.cookie import parse_cookie
 from django.utils.encoding import force_str
 from django.utils.functional import LazyObject
@@ -175,13 +177,13 @@ class InstanceSessionWrapper:
             self.activated = True
 
     async def resolve_session(self) -> None:
-        """Load the session store object for the cookie's key (an unknown key gives a new one)."""
+        """Attach the session store object for the cookie's key (an unknown key gives a new one)."""
         if not self.activated:
             return
         session_key = self.scope["cookies"].get(self.cookie_name)
-        self.scope["session"]._wrapped = await database_sync_to_async(self.session_store)(
-            session_key
-        )
+        # Django's session stores read nothing in their constructor (data loads on first
+        # access), so no worker thread is needed here; Channels 4.3 does the same.
+        self.scope["session"]._wrapped = self.session_store(session_key)
 
     async def send(self, message: dict[str, Any]) -> None:
         """Pass a message on, first saving the session and setting its cookie on responses."""
@@ -230,8 +232,19 @@ class InstanceSessionWrapper:
         )
 
     def save_session(self) -> None:
-        """Save the session (sync: runs in a thread through database_sync_to_async)."""
-        self.scope["session"].save()
+        """Save the session (sync: runs in a thread through database_sync_to_async).
+
+        Raises:
+            SessionInterrupted: the session was deleted meanwhile (e.g. a concurrent logout),
+                as Django's own SessionMiddleware reports it.
+        """
+        try:
+            self.scope["session"].save()
+        except UpdateError:
+            raise SessionInterrupted(
+                "the session was deleted before the request completed; "
+                "the user may have logged out in a concurrent request"
+            ) from None
 
 
 class SessionMiddleware:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.exceptions import SessionInterrupted
 
 from gateway.db import database_sync_to_async
 from gateway.exceptions import ConfigurationError
@@ -168,3 +169,18 @@ async def test_inner_session_middleware_passes_outer_session_through() -> None:
     # Exactly one Set-Cookie: only the outermost session middleware saves.
     assert [name for name, _ in response["headers"]] == [b"Set-Cookie"]
     assert len(sessions) == 1
+
+
+async def test_session_deleted_meanwhile_interrupts_the_response() -> None:
+    async def write(scope: dict[str, Any]) -> None:
+        await scope["session"].aset("a", 1)
+
+    cookie = session_cookie(await request(SessionMiddlewareStack(http_app(write))))
+
+    async def change_after_concurrent_logout(scope: dict[str, Any]) -> None:
+        await scope["session"].aset("b", 2)
+        key = scope["session"].session_key
+        await database_sync_to_async(lambda: SessionStore(key).delete())()
+
+    with pytest.raises(SessionInterrupted, match="deleted before the request completed"):
+        await request(SessionMiddlewareStack(http_app(change_after_concurrent_logout)), cookie)
