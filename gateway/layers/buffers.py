@@ -176,6 +176,12 @@ class ChannelBuffers:
         self._scheduled.clear()
         return dropped
 
+    def drain(self) -> dict[str, list[Any]]:
+        """Remove and return every buffered message, oldest first, per channel."""
+        drained = {name: [m for _, m in ch.messages] for name, ch in self._channels.items()}
+        self.clear()
+        return {name: messages for name, messages in drained.items() if messages}
+
     def sweep(self, now: float) -> None:
         """Drop expired messages of channels whose turn has come, and free empty buffers."""
         due = self._due

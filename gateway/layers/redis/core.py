@@ -25,9 +25,9 @@ from typing import Any, ClassVar, TypeVar
 
 from prometheus_client import Counter
 
-from gateway.exceptions import ChannelFull, ChannelLayerUnavailable
+from gateway.exceptions import ChannelFull, ChannelLayerUnavailable, RemoteProtocolError
 from gateway.layers.base import BaseChannelLayer, CapacityPattern
-from gateway.layers.redis.codec import MessageCodec
+from gateway.layers.redis.codec import MessageCodec, parse_item
 from gateway.layers.redis.faults import CONNECTION_ERRORS, Outage
 from gateway.layers.redis.hosts import parse_hosts
 from gateway.layers.redis.loops import LoopState, release_on_close
@@ -160,21 +160,26 @@ class RedisChannelLayer(BaseChannelLayer):
         self.require_valid_channel_name(channel)
         state = self._state()
         bang = channel.find("!")
-        if bang >= 0:
-            # Always: the reader then keeps reading ahead while this process receives.
-            state.ensure_reader(channel[: bang + 1], None)
-            found, message = state.local.get_nowait(channel)
-            if not found:
-                message = await state.local.get(channel)
-            state.mark_received(channel)
-        else:
-            found, message = state.normal.get_nowait(channel)
-            if not found:
-                state.ensure_reader(None, channel)
-                message = await state.normal.get(channel)
-        self._received.inc()
-        result: dict[str, Any] = message
-        return result
+        while True:
+            if bang >= 0:
+                # Always: the reader then keeps reading ahead while this process receives.
+                state.ensure_reader(channel[: bang + 1], None)
+                found, item = state.local.get_nowait(channel)
+                if not found:
+                    item = await state.local.get(channel)
+                state.mark_received(channel)
+            else:
+                found, item = state.normal.get_nowait(channel)
+                if not found:
+                    state.ensure_reader(None, channel)
+                    item = await state.normal.get(channel)
+            try:
+                message = self.codec.loads(parse_item(item)[2])
+            except RemoteProtocolError as exc:
+                logger.warning("dropped an unreadable message on %r: %s", channel, exc)
+                continue
+            self._received.inc()
+            return message
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         """Return a new process-local channel name, e.g. ``specific.<process>!<random>``."""

@@ -15,6 +15,7 @@ a self-signed certificate (Heroku Redis) and then skips the host name check too.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,18 +26,31 @@ from redis.asyncio import ConnectionPool, SSLConnection
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
 from redis.backoff import NoBackoff
+from redis.maint_notifications import MaintNotificationsConfig
 
 from gateway.exceptions import ConfigurationError
 
 DEFAULT_HOSTS: list[Any] = [("localhost", 6379)]
+_KEEPALIVE = {
+    getattr(socket, name): value
+    for name, value in (("TCP_KEEPIDLE", 15), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+    if hasattr(socket, name)
+}
 CERT_REQS = {"required": ssl.CERT_REQUIRED, "optional": ssl.CERT_OPTIONAL, "none": ssl.CERT_NONE}
 
 # Connection keywords every pool gets. The layer retries by itself (with backoff and one log
-# line per outage), so redis-py must not retry underneath it.
+# line per outage), so redis-py must not retry underneath it. No socket timeout: a blocking
+# pop may wait, and redis-py would wrap every write in asyncio.wait_for (a task per command,
+# and on Python 3.11 a cancellation lost when the write finishes at the same moment); TCP
+# keepalive notices a silent peer within about 30 s instead.
 BASE_KWARGS: dict[str, Any] = {
-    "socket_keepalive": True,
+    "socket_timeout": None,
     "socket_connect_timeout": 5,
+    "socket_keepalive": True,
+    "socket_keepalive_options": _KEEPALIVE,
     "retry": Retry(NoBackoff(), 0),
+    # Redis 7 does not know CLIENT MAINT_NOTIFICATIONS: skip a useless round trip per connection.
+    "maint_notifications_config": MaintNotificationsConfig(enabled=False),
 }
 
 

@@ -121,6 +121,20 @@ class LoopState:
         for channel, count in zip(args[::2], args[1::2], strict=True):
             pending[channel] = pending.get(channel, 0) + count
 
+    async def _put_back(self) -> None:
+        # Items read ahead (or popped for a cancelled receive) go back to the head of their
+        # list, in order, so a short-lived loop (async_to_sync) loses nothing by closing.
+        layer = self.layer
+        by_key: dict[str, list[bytes]] = {}
+        for buffers in (self.local, self.normal):
+            for channel, items in buffers.drain().items():
+                key = layer.channel_key(layer.non_local_name(channel))
+                by_key.setdefault(key, []).extend(items)
+        for key, items in by_key.items():
+            shard = layer.ring.shard(key[len(layer.channel_key("")) :])
+            await self.clients[shard].lpush(key, *reversed(items))
+        await self._flush_unreceived()
+
     async def _flush_unreceived(self) -> None:
         await asyncio.sleep(0)  # let the counts of this loop iteration pile up: one round trip
         for owner in list(self.unreceived):
@@ -141,18 +155,23 @@ class LoopState:
                 return
 
     async def aclose(self) -> None:
-        """Stop the readers and close every connection of this loop."""
+        """Stop the readers, put back what nobody received, close every connection."""
         tasks = [reader.stop() for reader in self.readers.values()]
         if self._flusher is not None:
             self._flusher.cancel()
             tasks.append(self._flusher)
-        # Closing the sockets also ends a blocking pop that ignored the cancellation.
+        # Closing the sockets also ends a blocking pop that ignored the cancellation, so no
+        # reader can pop what is put back below.
         for client in self.clients:
-            await client.aclose()
             await client.connection_pool.disconnect()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.readers.clear()
+        try:
+            await asyncio.wait_for(self._put_back(), 2)
+        except (TimeoutError, *CONNECTION_ERRORS) as exc:
+            logger.warning("could not return unreceived messages to redis on close: %s", exc)
         for client in self.clients:
+            await client.aclose()
             await client.connection_pool.disconnect()
 
 
@@ -190,7 +209,7 @@ class Reader:
 
     def about_to_pop(self) -> bool:
         """True when the reader will send a pop (and the pending counts with it) right away."""
-        return not self.blocking and self.wanted()
+        return not self.blocking and not self.stopped and self.wanted()
 
     async def _run(self) -> None:
         try:
@@ -203,8 +222,9 @@ class Reader:
                 try:
                     items = await self._pop()
                 except CONNECTION_ERRORS as exc:
-                    if not self.stopped:
-                        await self.outage.wait(exc)
+                    if self.stopped:
+                        return
+                    await self.outage.wait(exc)
                     continue
                 except Exception:
                     if self.stopped:
@@ -214,6 +234,11 @@ class Reader:
                     continue
                 self.outage.succeeded()
                 self._deliver(items)
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    # Cancelled during the pop and redis-py swallowed it: stop now (what was
+                    # popped is buffered; close() puts it back).
+                    raise asyncio.CancelledError
         finally:
             if self.state.readers.get(self.name) is self:
                 del self.state.readers[self.name]
@@ -264,22 +289,22 @@ class Reader:
         return result
 
     def _deliver(self, items: list[bytes]) -> None:
+        # Buffers keep the raw items: receive() decodes them, and close() can put back
+        # whatever nobody received, exactly as it was.
         state = self.state
-        codec = state.layer.codec
         now = time.time()
         for item in items:
             try:
-                expires_ms, channel, payload = parse_item(item)
-                message = codec.loads(payload)
+                expires_ms, channel, _ = parse_item(item)
             except RemoteProtocolError as exc:
                 logger.warning("dropped an unreadable message from %s: %s", self.key, exc)
                 continue
             expires_at = expires_ms / 1000
             if self.owner is None:
                 if expires_at > now:
-                    state.normal.put(self.name, message, expires_at)
+                    state.normal.put(self.name, item, expires_at)
             elif expires_at > now:
-                state.local.put(channel, message, expires_at)
+                state.local.put(channel, item, expires_at)
             else:
                 state.mark_received(channel)
 
