@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 from django.test import override_settings
-from django.urls import include, register_converter
+from django.urls import URLPattern, include, register_converter
+from django.urls.resolvers import LocalePrefixPattern
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -218,6 +219,11 @@ async def test_router_behind_middleware_routes_on_path_remaining() -> None:
 def test_include_is_refused_with_advice() -> None:
     with pytest.raises(ConfigurationError, match="nested URLRouter"):
         URLRouter([path("x/", include([path("y/", scope_echo)]))])
+
+
+def test_locale_prefix_pattern_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="path\\(\\) and re_path\\(\\) patterns only"):
+        URLRouter([URLPattern(LocalePrefixPattern(), scope_echo)])
 
 
 def test_non_route_entry_is_refused() -> None:
