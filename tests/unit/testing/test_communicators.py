@@ -292,3 +292,11 @@ async def test_consumer_class_is_accepted_as_application() -> None:
     communicator = ApplicationCommunicator(EchoConsumer, {"type": "telegram"})
     await communicator.send_input({"type": "telegram.message"})
     assert (await communicator.receive_output())["name"] == "EchoConsumer"
+
+
+async def test_scope_can_be_changed_before_connect() -> None:
+    # Channels' documented way to give a consumer a user without the auth middleware.
+    communicator = WebsocketCommunicator(scope_echo, "/")
+    communicator.scope["user"] = "alice"
+    await communicator.send_input({"type": "websocket.connect"})
+    assert (await communicator.receive_output())["scope"]["user"] == "alice"
