@@ -58,6 +58,9 @@ DEVICES = 100
 MESSAGES = int(os.environ.get("BENCH_MQTT_MESSAGES", "50000"))
 REFERENCE_MESSAGES = int(os.environ.get("BENCH_MQTT_REFERENCE_MESSAGES", "300"))
 SIDES = os.environ.get("BENCH_MQTT_SIDES", "ours,bare,mqttasgi").split(",")
+#: Our adapter's MQTT version ("5" or "3.1.1"); bare paho and mqttasgi speak 3.1.1.
+PROTOCOL = os.environ.get("BENCH_MQTT_PROTOCOL", "5")
+RECEIVE_MAXIMUM = int(os.environ.get("BENCH_MQTT_RECEIVE_MAXIMUM", "1000"))
 TIMEOUT = 300.0
 
 
@@ -175,7 +178,7 @@ def receive_ours(port: int, root: str, qos: int, total: int, out: Path) -> None:
     application = ProtocolTypeRouter(
         {"mqtt": TopicRouter([topic(root + "/devices/{device_id}/t", Counter)])}
     )
-    url = f"mqtt://127.0.0.1:{port}?client_id={root}-ours&receive_maximum=1000"
+    url = f"mqtt://127.0.0.1:{port}?client_id={root}-ours&receive_maximum={RECEIVE_MAXIMUM}&protocol={PROTOCOL}"
     adapter = MqttAdapter(parse_url(url).with_options(subscribe_qos=qos), shutdown_timeout=5.0)
 
     async def main() -> None:

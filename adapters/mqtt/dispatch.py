@@ -29,6 +29,7 @@ acknowledged only after its handler returned, and acknowledgements leave in arri
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections import deque
 from collections.abc import Callable, Hashable
@@ -65,6 +66,8 @@ _DROPPED_OVERSIZE = DROPPED.labels(reason="oversize")
 _DROPPED_NO_ROUTE = DROPPED.labels(reason="no_route")
 _DROPPED_RETRIES = DROPPED.labels(reason="retries")
 
+#: Topics whose route is remembered (the cache is emptied when it is full).
+ROUTE_CACHE_SIZE = 10000
 #: A message whose scope keeps ending before taking it is given up after this many tries.
 MAX_ATTEMPTS = 3
 
@@ -110,6 +113,7 @@ class Device:
     topic: str
     backlog: deque[_Item] = field(default_factory=deque)
     pump: asyncio.Task[None] | None = None
+    wakeup: asyncio.Future[None] | None = None
     subscriptions: set[str] = field(default_factory=set)
 
 
@@ -140,6 +144,7 @@ class Dispatcher:
         self.acks = AckQueue()
         self.devices: dict[Hashable, Device] = {}
         self._dynamic: dict[str, set[Hashable]] = {}
+        self._routes: dict[str, tuple[Hashable, bool] | tuple[()]] = {}
         self._seq = 0
         self._in_flight = 0
         self._paused = False
@@ -207,9 +212,16 @@ class Dispatcher:
         if self.router is None:
             targets.append((("topic", topic), False))
         else:
-            found = self.router.resolve(topic)
-            if found is not None:
-                targets.append((found.key, found.is_status))
+            # Devices publish on the same few topics over and over: remember where they go.
+            route = self._routes.get(topic)
+            if route is None:
+                found = self.router.resolve(topic)
+                route = (found.key, found.is_status) if found is not None else ()
+                if len(self._routes) >= ROUTE_CACHE_SIZE:
+                    self._routes.clear()
+                self._routes[topic] = route
+            if route:
+                targets.append(route)
         if self._dynamic:
             seen = {key for key, _status in targets}
             for topic_filter, keys in self._dynamic.items():
@@ -234,27 +246,46 @@ class Dispatcher:
         if device is None:
             device = self.devices[key] = Device(key, topic)
         device.backlog.append(item)
+        self._wake(device)
+
+    def _wake(self, device: Device) -> None:
+        # One long-lived pump per device with an open scope: waking it is cheaper than a task
+        # per burst of messages.
         if device.pump is None:
             device.pump = self._loop.create_task(self._pump(device))
+        elif device.wakeup is not None and not device.wakeup.done():
+            device.wakeup.set_result(None)
 
     async def _pump(self, device: Device) -> None:
+        runtime = self.runtime
+        backlog = device.backlog
         try:
-            while device.backlog:
-                item = device.backlog[0]
-                if item.entry is None and item.event["type"] != "mqtt.message":
+            while True:
+                if not backlog:
+                    if self._closing or runtime.get(device.key) is None:
+                        return
+                    device.wakeup = self._loop.create_future()
+                    await device.wakeup
+                    continue
+                item = backlog[0]
+                handle = runtime.get(device.key)
+                if (
+                    item.entry is None
+                    and item.event["type"] != "mqtt.message"
+                    and (handle is None or handle.closed)
+                ):
                     # A publish result for a scope that has ended: nobody to tell.
-                    current = self.runtime.get(device.key)
-                    if current is None or current.closed:
-                        device.backlog.popleft()
-                        continue
-                handle = await self._scope_for(device)
+                    backlog.popleft()
+                    continue
+                if handle is None or handle.closed:
+                    handle = await self._scope_for(device)
                 try:
                     handled = await handle.deliver(item.event)
                 except ScopeClosed:
                     await handle.wait_closed()
                     continue
-                device.backlog.popleft()
-                handled.add_done_callback(lambda fut, item=item: self._handled(device, item, fut))
+                backlog.popleft()
+                handled.add_done_callback(functools.partial(self._handled, device, item))
                 if item.offline:
                     logger.info("%r reported offline: closing its scope", device.key)
                     await handle.close(disconnect_event("offline"))
@@ -265,11 +296,8 @@ class Dispatcher:
             self._abandon(device)
         finally:
             device.pump = None
-            if (
-                not device.backlog
-                and not device.subscriptions
-                and self.runtime.get(device.key) is None
-            ):
+            device.wakeup = None
+            if not backlog and runtime.get(device.key) is None:
                 self.devices.pop(device.key, None)
 
     async def _scope_for(self, device: Device) -> ScopeHandle:
@@ -291,17 +319,20 @@ class Dispatcher:
         return handle
 
     def _handled(self, device: Device, item: _Item, future: asyncio.Future[None]) -> None:
+        """A delivered event was handled (or never will be): ack, or retry in a new scope."""
         error = future.exception() if not future.cancelled() else None
         if isinstance(error, ScopeClosed) and not self._closing:
             item.attempts += 1
             if item.attempts < MAX_ATTEMPTS:
                 # Never taken by the instance that ended: give it to the next one, in order.
-                device.backlog.append(item)
-                if len(device.backlog) > 1:
-                    device.backlog = deque(sorted(device.backlog, key=lambda i: i.seq))
+                backlog = device.backlog
+                backlog.append(item)
+                if len(backlog) > 1:
+                    ordered = sorted(backlog, key=lambda queued: queued.seq)
+                    backlog.clear()
+                    backlog.extend(ordered)
                 self.devices.setdefault(device.key, device)
-                if device.pump is None:
-                    device.pump = self._loop.create_task(self._pump(device))
+                self._wake(device)
                 return
             logger.warning("giving up on a message for %r after %d tries", device.key, MAX_ATTEMPTS)
             _DROPPED_RETRIES.inc()
@@ -331,7 +362,9 @@ class Dispatcher:
             return
         for topic_filter in list(device.subscriptions):
             self._drop_subscription(device, topic_filter)
-        if not device.backlog and device.pump is None:
+        if device.pump is not None:
+            self._wake(device)  # so that it ends, or opens a new scope for what is left
+        elif not device.backlog:
             self.devices.pop(handle.key, None)
 
     # -- out: from the application ----------------------------------------------------------
@@ -399,8 +432,7 @@ class Dispatcher:
             return
         item = _Item(self._next_seq(), publish_result_event(request, mid, error), None, False)
         device.backlog.append(item)
-        if device.pump is None:
-            device.pump = self._loop.create_task(self._pump(device))
+        self._wake(device)
 
     # -- shutdown -----------------------------------------------------------------------------
 
