@@ -30,7 +30,7 @@ from gateway.layers.base import BaseChannelLayer, CapacityPattern
 from gateway.layers.redis.codec import MessageCodec, parse_item
 from gateway.layers.redis.faults import CONNECTION_ERRORS, Outage
 from gateway.layers.redis.hosts import parse_hosts
-from gateway.layers.redis.loops import LoopState, release_on_close
+from gateway.layers.redis.loops import LoopState, pack_counts, release_on_close
 from gateway.layers.redis.ring import HashRing
 from gateway.metrics import layer_messages
 
@@ -133,16 +133,16 @@ class RedisChannelLayer(BaseChannelLayer):
         payload = self.codec.dumps(message)
         state = self._state()
         shard = self.ring.shard(self.non_local_name(channel))
-        keys, counts = state.take_unreceived_for(shard)
-        args = [*self._push_args(payload), len(counts) // 2, *counts]
-        args += [channel, self.get_capacity(channel)]
+        owner, counts = state.take_unreceived_for(shard)
+        keys = [self.count_key(owner)] if counts else []
+        args = [*self._push_args(payload), pack_counts(counts), channel, self.get_capacity(channel)]
         script = state.push[shard]
         client = state.clients[shard]
         try:
             full = await self._call(shard, lambda: script(keys=keys, args=args, client=client))
         except ChannelLayerUnavailable:
-            if keys:
-                state.requeue_unreceived(keys[0][len(self._count_prefix) :], counts)
+            if counts:
+                state.requeue_unreceived(owner, counts)
             raise
         if full:
             raise ChannelFull(
@@ -260,7 +260,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
         def push(target: int, pairs: list[Any]) -> Callable[[], Awaitable[int]]:
             return lambda: state.push[target](
-                keys=[], args=[*head, 0, *pairs], client=state.clients[target]
+                keys=[], args=[*head, "", *pairs], client=state.clients[target]
             )
 
         fulls = await asyncio.gather(

@@ -47,6 +47,11 @@ LINGER_SECONDS = 5.0
 BATCH = 1000
 
 
+def pack_counts(counts: dict[str, int]) -> str:
+    """Received counts as one script argument: ``"<n> <channel>\\n..."`` ("" for none)."""
+    return "".join(f"{n} {channel}\n" for channel, n in counts.items())
+
+
 class LoopState:
     """Everything the layer holds for one event loop: clients, scripts, buffers, readers."""
 
@@ -98,27 +103,22 @@ class LoopState:
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_unreceived())
 
-    def take_unreceived(self, owner: str) -> list[Any]:
-        """Remove and return the pending counts of ``owner`` as RECEIVED script arguments."""
-        pending = self.unreceived.pop(owner, None)
-        if not pending:
-            return []
-        return [value for pair in pending.items() for value in pair]
+    def take_unreceived(self, owner: str) -> dict[str, int]:
+        """Remove and return the pending counts of process ``owner`` (channel -> n)."""
+        return self.unreceived.pop(owner, None) or {}
 
-    def take_unreceived_for(self, shard: int) -> tuple[list[str], list[Any]]:
-        """Pending counts of one process whose count hash lives on ``shard``, for a PUSH call.
-
-        Returns ``(keys, args)``: ``([count key], [channel, n, ...])``, or ``([], [])``.
-        """
+    def take_unreceived_for(self, shard: int) -> tuple[str, dict[str, int]]:
+        """Remove and return the pending counts of one process whose count hash lives on
+        ``shard`` (for a send to carry along), as ``(owner, counts)``; counts may be empty."""
         for owner in self.unreceived:
             if self.layer.ring.shard(owner) == shard:
-                return [self.layer.count_key(owner)], self.take_unreceived(owner)
-        return [], []
+                return owner, self.take_unreceived(owner)
+        return "", {}
 
-    def requeue_unreceived(self, owner: str, args: list[Any]) -> None:
+    def requeue_unreceived(self, owner: str, counts: dict[str, int]) -> None:
         """Put counts back after a failed attempt to send them."""
         pending = self.unreceived.setdefault(owner, {})
-        for channel, count in zip(args[::2], args[1::2], strict=True):
+        for channel, count in counts.items():
             pending[channel] = pending.get(channel, 0) + count
 
     async def _put_back(self) -> None:
@@ -141,17 +141,19 @@ class LoopState:
             reader = self.readers.get(owner)
             if reader is not None and reader.about_to_pop():
                 continue
-            args = self.take_unreceived(owner)
-            if not args:
+            counts = self.take_unreceived(owner)
+            if not counts:
                 continue
             shard = self.layer.ring.shard(owner)
             try:
                 await self.received_script[shard](
-                    keys=[self.layer.count_key(owner)], args=args, client=self.clients[shard]
+                    keys=[self.layer.count_key(owner)],
+                    args=[pack_counts(counts)],
+                    client=self.clients[shard],
                 )
             except CONNECTION_ERRORS:
                 # Sent again with the next pop or receive once Redis answers.
-                self.requeue_unreceived(owner, args)
+                self.requeue_unreceived(owner, counts)
                 return
 
     async def aclose(self) -> None:
@@ -255,33 +257,34 @@ class Reader:
     async def _pop(self) -> list[bytes]:
         client = self.state.clients[self.shard]
         count = BATCH if self.owner is not None else 1
-        args = self.state.take_unreceived(self.owner) if self.owner is not None else []
+        counts = self.state.take_unreceived(self.owner) if self.owner is not None else {}
         self.blocking = True
         try:
-            if not args:
+            if not counts:
                 result = await client.blmpop(
                     BLOCK_SECONDS, 1, self.key, direction="LEFT", count=count
                 )
             else:
-                result = await self._pop_with_counts(client, args, count)
+                result = await self._pop_with_counts(client, counts, count)
         finally:
             self.blocking = False
         return result[1] if result else []
 
-    async def _pop_with_counts(self, client: Redis, args: list[Any], count: int) -> Any:
+    async def _pop_with_counts(self, client: Redis, counts: dict[str, int], count: int) -> Any:
         # The received counts ride along with the blocking pop: one round trip.
         assert self.owner is not None
         script = self.state.received_script[self.shard]
         pipe = client.pipeline(transaction=False)
-        pipe.evalsha(script.sha, 1, self.state.layer.count_key(self.owner), *args)
+        key = self.state.layer.count_key(self.owner)
+        pipe.evalsha(script.sha, 1, key, pack_counts(counts))
         pipe.blmpop(BLOCK_SECONDS, 1, self.key, direction="LEFT", count=count)
         try:
             counted, result = await pipe.execute(raise_on_error=False)
         except BaseException:
-            self.state.requeue_unreceived(self.owner, args)
+            self.state.requeue_unreceived(self.owner, counts)
             raise
         if isinstance(counted, Exception):
-            self.state.requeue_unreceived(self.owner, args)
+            self.state.requeue_unreceived(self.owner, counts)
             if isinstance(counted, NoScriptError):
                 await client.script_load(scripts.RECEIVED)  # Redis restarted: scripts are gone
         if isinstance(result, Exception):

@@ -13,91 +13,116 @@ Items are ``<expires_at_ms>\\n<channel or empty>\\n<payload>`` (see codec.py).
 
 from __future__ import annotations
 
-# push(channel, capacity) -> 1 when stored, 0 when the channel is full.
+# push(channel, capacity) -> 1 when queued, 0 when the channel is full; then
+# store_pushes() writes what was queued: one RPUSH per list (not per member) and one EXPIRE
+# per key, which is what makes a large group_send cheap inside Redis.
 # ARGV[1..6]: channel key prefix, count key prefix, payload, now (ms), expires at (ms), expiry (s).
 _PUSH_FUNCTION = """
 local chan_prefix, count_prefix, payload = ARGV[1], ARGV[2], ARGV[3]
-local now_ms, expires_ms, expiry_s = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local now_ms, expiry_s = tonumber(ARGV[4]), ARGV[6]
+local head = ARGV[5] .. "\\n"
+local queued, order, counted = {}, {}, {}
 -- Expired items at the head of a list do not count: pop them (and uncount them in `counts`,
 -- the count hash of a process list; nil for a normal channel).
 local function drop_expired_head(key, counts)
   while true do
-    local head = redis.call("LINDEX", key, 0)
-    if not head then
+    local first = redis.call("LINDEX", key, 0)
+    if not first then
       return
     end
-    local stop = string.find(head, "\\n", 1, true)
-    if (not stop) or tonumber(string.sub(head, 1, stop - 1)) > now_ms then
+    local stop = string.find(first, "\\n", 1, true)
+    if (not stop) or tonumber(string.sub(first, 1, stop - 1)) > now_ms then
       return
     end
     redis.call("LPOP", key)
     if counts then
-      local name = string.sub(head, stop + 1, string.find(head, "\\n", stop + 1, true) - 1)
+      local name = string.sub(first, stop + 1, string.find(first, "\\n", stop + 1, true) - 1)
       if redis.call("HINCRBY", counts, name, -1) <= 0 then
         redis.call("HDEL", counts, name)
       end
     end
   end
 end
+local function queue(key, item)
+  local items = queued[key]
+  if not items then
+    items = {}
+    queued[key] = items
+    order[#order + 1] = key
+  end
+  items[#items + 1] = item
+end
 local function push(channel, capacity)
   local bang = string.find(channel, "!", 1, true)
   if bang then
     local owner = string.sub(channel, 1, bang)
     local key, counts = chan_prefix .. owner, count_prefix .. owner
-    if tonumber(redis.call("HGET", counts, channel) or "0") >= capacity then
+    if redis.call("HINCRBY", counts, channel, 1) > capacity then
       drop_expired_head(key, counts)
-      if tonumber(redis.call("HGET", counts, channel) or "0") >= capacity then
+      if tonumber(redis.call("HGET", counts, channel)) > capacity then
+        redis.call("HINCRBY", counts, channel, -1)
         return 0
       end
     end
-    redis.call("HINCRBY", counts, channel, 1)
-    redis.call("RPUSH", key, expires_ms .. "\\n" .. channel .. "\\n" .. payload)
-    redis.call("EXPIRE", key, expiry_s)
-    redis.call("EXPIRE", counts, expiry_s)
+    counted[counts] = true
+    queue(key, head .. channel .. "\\n" .. payload)
     return 1
   end
   local key = chan_prefix .. channel
-  if redis.call("LLEN", key) >= capacity then
+  local waiting = queued[key] and #queued[key] or 0
+  if redis.call("LLEN", key) + waiting >= capacity then
     drop_expired_head(key, nil)
-    if redis.call("LLEN", key) >= capacity then
+    if redis.call("LLEN", key) + waiting >= capacity then
       return 0
     end
   end
-  redis.call("RPUSH", key, expires_ms .. "\\n\\n" .. payload)
-  redis.call("EXPIRE", key, expiry_s)
+  queue(key, head .. "\\n" .. payload)
   return 1
+end
+local function store_pushes()
+  for _, key in ipairs(order) do
+    local items = queued[key]
+    for i = 1, #items, 1000 do
+      redis.call("RPUSH", key, unpack(items, i, math.min(i + 999, #items)))
+    end
+    redis.call("EXPIRE", key, expiry_s)
+  end
+  for key in pairs(counted) do
+    redis.call("EXPIRE", key, expiry_s)
+  end
 end
 """
 
-# received(key, first, last): ARGV[first..last] are (channel, n) pairs whose n items were
-# received (or expired) in their process; subtract them, forgetting channels at zero.
+# received(key, counts): `counts` is "<n> <channel>\n..." (one argument, cheap to send for
+# thousands of channels): n items of each channel were received (or expired) in their
+# process; subtract them, forgetting channels at zero.
 _RECEIVED_FUNCTION = """
-local function received(key, first, last)
-  for i = first, last, 2 do
-    if redis.call("HINCRBY", key, ARGV[i], -tonumber(ARGV[i + 1])) <= 0 then
-      redis.call("HDEL", key, ARGV[i])
+local function received(key, counts)
+  for n, channel in string.gmatch(counts, "(%d+) ([^\\n]+)") do
+    if redis.call("HINCRBY", key, channel, -tonumber(n)) <= 0 then
+      redis.call("HDEL", key, channel)
     end
   end
 end
 """
 
-#: ARGV[7] = D, then D (channel, n) received pairs for the count hash KEYS[1] (a send carries
-#: the receiving process's counts along: no extra round trip), then (channel, capacity) pairs
-#: to push. Returns how many were full (not stored).
+#: ARGV[7]: received counts for the count hash KEYS[1] ("" for none: a send carries the
+#: receiving process's counts along, no extra round trip), then (channel, capacity) pairs to
+#: push. Returns how many were full (not stored).
 PUSH = (
     _PUSH_FUNCTION
     + _RECEIVED_FUNCTION
     + """
-local first = 8 + 2 * tonumber(ARGV[7])
-if first > 8 then
-  received(KEYS[1], 8, first - 1)
+if ARGV[7] ~= "" then
+  received(KEYS[1], ARGV[7])
 end
 local full = 0
-for i = first, #ARGV, 2 do
+for i = 8, #ARGV, 2 do
   if push(ARGV[i], tonumber(ARGV[i + 1])) == 0 then
     full = full + 1
   end
 end
+store_pushes()
 return full
 """
 )
@@ -116,6 +141,7 @@ for _, channel in ipairs(members) do
     full = full + 1
   end
 end
+store_pushes()
 return {#members, full}
 """
 )
@@ -126,11 +152,11 @@ redis.call("ZREMRANGEBYSCORE", KEYS[1], "-inf", ARGV[1])
 return redis.call("ZRANGE", KEYS[1], 0, -1)
 """
 
-#: KEYS[1]: a process's count hash. ARGV: channel, n pairs: n items were received (or expired).
+#: KEYS[1]: a process's count hash. ARGV[1]: received counts, as for PUSH.
 RECEIVED = (
     _RECEIVED_FUNCTION
     + """
-received(KEYS[1], 1, #ARGV)
+received(KEYS[1], ARGV[1])
 return 0
 """
 )
