@@ -144,6 +144,7 @@ class Dispatcher:
         self.acks = AckQueue()
         self.devices: dict[Hashable, Device] = {}
         self._dynamic: dict[str, set[Hashable]] = {}
+        self._dynamic_qos: dict[str, int] = {}
         self._routes: dict[str, tuple[Hashable, bool] | tuple[()]] = {}
         self._seq = 0
         self._in_flight = 0
@@ -392,7 +393,8 @@ class Dispatcher:
             if device is not None and topic_filter not in device.subscriptions:
                 device.subscriptions.add(topic_filter)
                 keys = self._dynamic.setdefault(topic_filter, set())
-                if not keys:
+                if not keys or qos > self._dynamic_qos[topic_filter]:
+                    self._dynamic_qos[topic_filter] = qos
                     self.link.subscribe(topic_filter, qos)
                 keys.add(key)
         elif kind == "mqtt.unsubscribe":
@@ -414,12 +416,13 @@ class Dispatcher:
         keys.discard(device.key)
         if not keys:
             del self._dynamic[topic_filter]
+            del self._dynamic_qos[topic_filter]
             self.link.unsubscribe(topic_filter)
 
     @property
     def subscriptions(self) -> dict[str, int]:
         """The filters scopes subscribed to (to subscribe again after a reconnect)."""
-        return {topic_filter: self.config.subscribe_qos for topic_filter in self._dynamic}
+        return dict(self._dynamic_qos)
 
     def _published(
         self, key: Hashable, request: PublishRequest, mid: int | None, error: str | None
