@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import shutil
 import signal
@@ -102,12 +103,15 @@ def free_port() -> int:
 class Mosquitto:
     """A private broker on a free port with persistence, for restart tests."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, listener: str = "allow_anonymous true\n") -> None:
         self.port = free_port()
         self.directory = directory
         self.config = directory / "mosquitto.conf"
         self.config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            # Run as ourselves: Mosquitto started as root drops to user "mosquitto", which
+            # could not read our temporary directory (persistence, TLS keys).
+            f"user {getpass.getuser()}\n"
+            f"listener {self.port} 127.0.0.1\n{listener}persistence true\n"
             f"persistence_location {directory}/\nautosave_interval 1\n"
             "max_inflight_messages 100\n"
         )
