@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from types import SimpleNamespace
 from typing import Any
@@ -12,7 +13,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from adapters.web import WebAdapter
-from adapters.web.adapter import bind_socket
+from adapters.web.adapter import GC_THRESHOLDS, bind_socket
 from gateway.exceptions import ConfigurationError
 
 SETTINGS = SimpleNamespace(
@@ -72,3 +73,5 @@ async def test_serve_echoes_then_closes_websockets_with_1012_when_stopped() -> N
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
     await serving
     assert serving.exception() is None
+    # Tuned once listening: full collections must not rescan every open connection often.
+    assert gc.get_threshold() == GC_THRESHOLDS
