@@ -136,10 +136,9 @@ class RedisChannelLayer(BaseChannelLayer):
         owner, counts = state.take_unreceived_for(shard)
         keys = [self.count_key(owner)] if counts else []
         args = [*self._push_args(payload), pack_counts(counts), channel, self.get_capacity(channel)]
-        script = state.push[shard]
-        client = state.clients[shard]
+        script, mux = state.push[shard], state.mux[shard]
         try:
-            full = await self._call(shard, lambda: script(keys=keys, args=args, client=client))
+            full = await self._call(shard, lambda: mux.evalsha(script, keys, args))
         except ChannelLayerUnavailable:
             if counts:
                 state.requeue_unreceived(owner, counts)
@@ -195,11 +194,14 @@ class RedisChannelLayer(BaseChannelLayer):
         shard = self.ring.shard(group)
         key = self.group_key(group)
 
+        mux = state.mux[shard]
+
         async def add() -> None:
-            pipe = state.clients[shard].pipeline(transaction=False)
-            pipe.zadd(key, {channel: time.time()})
-            pipe.expire(key, self._group_expiry_s)
-            await pipe.execute()
+            # Pipelined on the shared connection: one round trip.
+            await asyncio.gather(
+                mux.execute("ZADD", key, time.time(), channel),
+                mux.execute("EXPIRE", key, self._group_expiry_s),
+            )
 
         await self._call(shard, add)
 
@@ -209,8 +211,8 @@ class RedisChannelLayer(BaseChannelLayer):
         self.require_valid_channel_name(channel)
         state = self._state()
         shard = self.ring.shard(group)
-        client = state.clients[shard]
-        await self._call(shard, lambda: client.zrem(self.group_key(group), channel))
+        mux = state.mux[shard]
+        await self._call(shard, lambda: mux.execute("ZREM", self.group_key(group), channel))
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
         """Send ``message`` to every channel of ``group``.
@@ -229,11 +231,9 @@ class RedisChannelLayer(BaseChannelLayer):
         cutoff = now - self.group_expiry
         key = self.group_key(group)
         if self.ring.size == 1 and not self.channel_capacity:
-            script, client = state.group_send[0], state.clients[0]
+            script, mux = state.group_send[0], state.mux[0]
             args = [*head, cutoff, self.capacity]
-            members, full = await self._call(
-                0, lambda: script(keys=[key], args=args, client=client)
-            )
+            members, full = await self._call(0, lambda: mux.evalsha(script, [key], args))
         else:
             members, full = await self._group_send_sharded(state, key, head, cutoff)
         self._group_sent.inc()
@@ -250,8 +250,8 @@ class RedisChannelLayer(BaseChannelLayer):
         self, state: LoopState, key: str, head: list[Any], cutoff: float
     ) -> tuple[int, int]:
         shard = self.ring.shard(key[len(self._group_prefix) :])
-        script, client = state.group_members[shard], state.clients[shard]
-        names = await self._call(shard, lambda: script(keys=[key], args=[cutoff], client=client))
+        script, mux = state.group_members[shard], state.mux[shard]
+        names = await self._call(shard, lambda: mux.evalsha(script, [key], [cutoff]))
         by_shard: dict[int, list[Any]] = {}
         for raw in names:
             name = raw.decode()
@@ -259,9 +259,7 @@ class RedisChannelLayer(BaseChannelLayer):
             target += [name, self.get_capacity(name)]
 
         def push(target: int, pairs: list[Any]) -> Callable[[], Awaitable[int]]:
-            return lambda: state.push[target](
-                keys=[], args=[*head, "", *pairs], client=state.clients[target]
-            )
+            return lambda: state.mux[target].evalsha(state.push[target], [], [*head, "", *pairs])
 
         fulls = await asyncio.gather(
             *(self._call(target, push(target, pairs)) for target, pairs in by_shard.items())

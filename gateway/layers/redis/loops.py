@@ -26,13 +26,14 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import ResponseError
 
 from gateway.exceptions import RemoteProtocolError
 from gateway.layers.buffers import ChannelBuffers
 from gateway.layers.redis import scripts
 from gateway.layers.redis.codec import parse_item
 from gateway.layers.redis.faults import CONNECTION_ERRORS
+from gateway.layers.redis.multiplex import Multiplexer
 
 if TYPE_CHECKING:
     from gateway.layers.redis.core import RedisChannelLayer
@@ -58,6 +59,8 @@ class LoopState:
     def __init__(self, layer: RedisChannelLayer) -> None:
         self.layer = layer
         self.clients = [Redis(connection_pool=spec.make_pool()) for spec in layer.hosts]
+        #: Short commands (sends, groups, counts) are pipelined over one connection per host.
+        self.mux = [Multiplexer(client.connection_pool) for client in self.clients]
         self.push = [client.register_script(scripts.PUSH) for client in self.clients]
         self.group_send = [client.register_script(scripts.GROUP_SEND) for client in self.clients]
         self.group_members = [
@@ -146,10 +149,10 @@ class LoopState:
                 continue
             shard = self.layer.ring.shard(owner)
             try:
-                await self.received_script[shard](
-                    keys=[self.layer.count_key(owner)],
-                    args=[pack_counts(counts)],
-                    client=self.clients[shard],
+                await self.mux[shard].evalsha(
+                    self.received_script[shard],
+                    [self.layer.count_key(owner)],
+                    [pack_counts(counts)],
                 )
             except CONNECTION_ERRORS:
                 # Sent again with the next pop or receive once Redis answers.
@@ -166,12 +169,16 @@ class LoopState:
         # reader can pop what is put back below.
         for client in self.clients:
             await client.connection_pool.disconnect()
+        for mux in self.mux:
+            await mux.close()
         await asyncio.gather(*tasks, return_exceptions=True)
         self.readers.clear()
         try:
             await asyncio.wait_for(self._put_back(), 2)
         except (TimeoutError, *CONNECTION_ERRORS) as exc:
             logger.warning("could not return unreceived messages to redis on close: %s", exc)
+        for mux in self.mux:
+            await mux.close()
         for client in self.clients:
             await client.aclose()
             await client.connection_pool.disconnect()
@@ -189,6 +196,7 @@ class Reader:
         self.key = layer.channel_key(self.name)
         self.shard = layer.ring.shard(self.name)
         self.outage = layer.outages[self.shard]
+        self.connection = Multiplexer(state.clients[self.shard].connection_pool)
         self.wake = asyncio.Event()
         #: True while a pop waits inside Redis.
         self.blocking = False
@@ -244,6 +252,8 @@ class Reader:
         finally:
             if self.state.readers.get(self.name) is self:
                 del self.state.readers[self.name]
+            # Nothing pending after a pop returned: the connection goes back to the pool.
+            await self.connection.close(reuse=not self.stopped)
 
     async def _linger(self) -> bool:
         """Wait for a new receiver; False when none came and the reader should end."""
@@ -255,41 +265,36 @@ class Reader:
         return True
 
     async def _pop(self) -> list[bytes]:
-        client = self.state.clients[self.shard]
-        count = BATCH if self.owner is not None else 1
+        # Its own connection (a blocking pop would stall the shared one), driven like the
+        # shared one: the received counts and the pop are written together, one round trip.
+        connection = self.connection
+        await connection.connect()
         counts = self.state.take_unreceived(self.owner) if self.owner is not None else {}
+        counted = None
+        if counts:
+            assert self.owner is not None
+            script = self.state.received_script[self.shard]
+            key = self.state.layer.count_key(self.owner)
+            counted = connection.submit("EVALSHA", script.sha, 1, key, pack_counts(counts))
         self.blocking = True
         try:
-            if not counts:
-                result = await client.blmpop(
-                    BLOCK_SECONDS, 1, self.key, direction="LEFT", count=count
-                )
-            else:
-                result = await self._pop_with_counts(client, counts, count)
+            count = BATCH if self.owner is not None else 1
+            result = await connection.submit(
+                "BLMPOP", BLOCK_SECONDS, 1, self.key, "LEFT", "COUNT", count
+            )
+        except BaseException:
+            if counts:
+                self.state.requeue_unreceived(self.owner or "", counts)
+            raise
         finally:
             self.blocking = False
-        return result[1] if result else []
-
-    async def _pop_with_counts(self, client: Redis, counts: dict[str, int], count: int) -> Any:
-        # The received counts ride along with the blocking pop: one round trip.
-        assert self.owner is not None
-        script = self.state.received_script[self.shard]
-        pipe = client.pipeline(transaction=False)
-        key = self.state.layer.count_key(self.owner)
-        pipe.evalsha(script.sha, 1, key, pack_counts(counts))
-        pipe.blmpop(BLOCK_SECONDS, 1, self.key, direction="LEFT", count=count)
-        try:
-            counted, result = await pipe.execute(raise_on_error=False)
-        except BaseException:
-            self.state.requeue_unreceived(self.owner, counts)
-            raise
-        if isinstance(counted, Exception):
-            self.state.requeue_unreceived(self.owner, counts)
-            if isinstance(counted, NoScriptError):
-                await client.script_load(scripts.RECEIVED)  # Redis restarted: scripts are gone
-        if isinstance(result, Exception):
+        if counted is not None and isinstance(counted.result(), ResponseError):
+            self.state.requeue_unreceived(self.owner or "", counts)
+            if str(counted.result()).startswith("NOSCRIPT"):  # Redis restarted: scripts are gone
+                await connection.execute("SCRIPT", "LOAD", scripts.RECEIVED)
+        if isinstance(result, ResponseError):
             raise result
-        return result
+        return result[1] if result else []
 
     def _deliver(self, items: list[bytes]) -> None:
         # Buffers keep the raw items: receive() decodes them, and close() can put back
