@@ -26,20 +26,27 @@ def free_port() -> int:
 class RedisServer:
     """A private redis-server on a spare port, without persistence, that tests may kill."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, tls: tuple[str, str] | None = None) -> None:
         self.port = port or free_port()
+        self.tls = tls  # (certificate file, key file): serve TLS only
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        scheme = "rediss" if self.tls else "redis"
+        return f"{scheme}://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
+        if self.tls:
+            listen = ["--port", "0", "--tls-port", str(self.port)]
+            listen += ["--tls-cert-file", self.tls[0], "--tls-key-file", self.tls[1]]
+            listen += ["--tls-auth-clients", "no"]
+        else:
+            listen = ["--port", str(self.port)]
         self.process = subprocess.Popen(
             [
                 "redis-server",
-                "--port",
-                str(self.port),
+                *listen,
                 "--bind",
                 "127.0.0.1",
                 "--save",
@@ -50,7 +57,9 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        tls = {"ssl": True, "ssl_cert_reqs": "none", "ssl_check_hostname": False}
+        options = tls if self.tls else {}
+        client = redis.Redis(port=self.port, socket_connect_timeout=0.2, **options)
         for _ in range(200):
             try:
                 client.ping()
@@ -73,8 +82,8 @@ def redis_server() -> Callable[[], RedisServer]:
         pytest.skip("redis-server is not installed: apt-get install redis-server")
     servers: list[RedisServer] = []
 
-    def start() -> RedisServer:
-        server = RedisServer()
+    def start(tls: tuple[str, str] | None = None) -> RedisServer:
+        server = RedisServer(tls=tls)
         server.start()
         servers.append(server)
         return server
