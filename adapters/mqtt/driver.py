@@ -43,7 +43,13 @@ _PROPERTY_KEYS = {
 _KEY_TO_ATTRIBUTE = {key: attribute for attribute, key in _PROPERTY_KEYS.items()}
 #: Packets read per readable-socket callback at most, so other tasks get their turn.
 READ_BATCH = 256
+#: Bytes asked of the socket per read system call.
+READ_BUFFER = 65536
 MISC_INTERVAL = 1.0
+
+# Fixed headers of PUBACK (type 4) and PUBCOMP (type 7) with remaining length 2 (the mid).
+_PUBACK = b"\x40\x02"
+_PUBCOMP = b"\x70\x02"
 
 OnMessage = Callable[[str, bytes, int, bool, bool, int, "dict[str, Any] | None"], None]
 
@@ -86,13 +92,35 @@ class FastClient(paho.Client):
     paho's private ``_in_packet`` and ``_protocol``: requirements.txt pins paho-mqtt, and
     tests/unit/mqtt/test_driver.py checks the decoding against paho's own.
 
-    Two more shortcuts for the per-message path: messages go straight to ``on_message`` (the
-    adapter never uses ``message_callback_add``, so paho's topic matcher has nothing to find),
-    and :meth:`write_batch` collects everything one ``loop_write()`` sends (a PUBACK per
-    handled message) so the driver sends it with one system call instead of one per packet.
+    More shortcuts for the per-message path: messages go straight to ``on_message`` (the
+    adapter never uses ``message_callback_add``, so paho's topic matcher has nothing to find);
+    reads come from a 64 KiB buffer (paho asks the socket for 1 byte, then the length bytes,
+    then the body: three system calls per packet otherwise), see :attr:`buffered`; and
+    :meth:`write_batch` collects everything one ``loop_write()`` sends so that the driver
+    sends it with one system call instead of one per packet.
     """
 
     _coalesced: bytearray | None = None
+    _rbuf: bytes = b""
+    _rpos: int = 0
+
+    @property
+    def buffered(self) -> bool:
+        """True while bytes read from the socket wait in the buffer: call ``loop_read()``."""
+        return self._rpos < len(self._rbuf)
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._rpos >= len(self._rbuf):
+            data = super()._sock_recv(READ_BUFFER)
+            if not data:
+                return data  # EOF
+            self._rbuf, self._rpos = data, 0
+        start = self._rpos
+        self._rpos = start + bufsize
+        return self._rbuf[start : start + bufsize]
+
+    def _reset_read_buffer(self) -> None:
+        self._rbuf, self._rpos = b"", 0
 
     def write_batch(self) -> bytes:
         """Run ``loop_write()`` and return the bytes paho wrote, unsent: send them yourself."""
@@ -115,6 +143,7 @@ class FastClient(paho.Client):
             with contextlib.suppress(OSError):
                 self._sock.send(self._coalesced)
             self._coalesced.clear()
+        self._reset_read_buffer()
         super()._sock_close()
 
     def _handle_on_message(self, message: paho.MQTTMessage) -> None:
@@ -179,6 +208,7 @@ class MqttDriver:
         self._sock: Any = None
         self._writing = False
         self._unsent = b""
+        self._acks = bytearray()
         self._reading_paused = False
         self._misc: asyncio.TimerHandle | None = None
         self._received = 0
@@ -398,6 +428,8 @@ class MqttDriver:
         self._sock = sock
         self._writing = False
         self._unsent = b""
+        self._acks = bytearray()
+        self._acks = bytearray()
         if not self._reading_paused:
             self._loop.add_reader(sock, self._on_readable)
         self._misc = self._loop.call_later(MISC_INTERVAL, self._on_misc)
@@ -426,15 +458,18 @@ class MqttDriver:
     def _on_readable(self) -> None:
         client = self.client
         for _ in range(READ_BATCH):
-            before = self._received
             if client.loop_read() != MQTTErrorCode.MQTT_ERR_SUCCESS or self._sock is None:
                 return
-            # A read that delivered no message (EAGAIN, an ack, a partial packet): wait for
-            # the loop to say the socket is readable again.
-            if self._received == before or self._reading_paused:
+            if self._reading_paused:
+                return
+            if not client.buffered:
+                # All bytes read so far are decoded: wait for the loop to say there are more.
                 break
+        else:
+            self._loop.call_soon(self._on_readable)  # more buffered: let other tasks run first
+            return
         pending = getattr(self._sock, "pending", None)
-        if pending is not None and not self._reading_paused and pending() > 0:
+        if pending is not None and pending() > 0:
             # TLS: bytes decrypted already sit in the SSL object; the fd will not wake us.
             self._loop.call_soon(self._on_readable)
 
@@ -442,9 +477,14 @@ class MqttDriver:
         if self._unsent and not self._send_unsent():
             return
         data = self.client.write_batch()
+        if self._acks:
+            data, self._acks = bytes(self._acks) + data, bytearray()
         if data and self._sock is not None:
             self._unsent = data
             self._send_unsent()
+        elif self._writing and self._sock is not None and not self._unsent:
+            self._writing = False
+            self._loop.remove_writer(self._sock)
 
     def _send_unsent(self) -> bool:
         """Send what a write batch left; True when all is gone (else wait for writability)."""
@@ -480,9 +520,19 @@ class MqttDriver:
     # -- Link: what the dispatcher calls --------------------------------------------------------
 
     def ack(self, mid: int, qos: int) -> None:
-        """Send PUBACK (QoS 1) or PUBCOMP (QoS 2) for a handled message."""
-        if self.connected:
-            self.client.ack(mid, qos)
+        """Send PUBACK (QoS 1) or PUBCOMP (QoS 2) for a handled message.
+
+        The packet is built here and queued behind paho's own output, in the one ordered
+        stream the writer sends (paho keeps no state for these acks with ``manual_ack``).
+        MQTT 5 3.4.2.1 / 3.7.2.1: with reason code Success and no properties, the reason code
+        may be left out, which makes both packets identical to MQTT 3.1.1's.
+        """
+        if not self.connected or self._sock is None:
+            return
+        self._acks += (_PUBACK if qos == 1 else _PUBCOMP) + mid.to_bytes(2, "big")
+        if not self._writing:
+            self._writing = True
+            self._loop.add_writer(self._sock, self._on_writable)
 
     def publish(
         self, request: PublishRequest, done: Callable[[int | None, str | None], None]
