@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import struct
 from typing import Any
 
@@ -77,3 +78,55 @@ def test_properties_round_trip() -> None:
     assert properties_of(None) is None
     with pytest.raises(ValueError, match="unknown MQTT 5 property"):
         to_properties(PacketTypes.PUBLISH, {"colour": "red"})
+
+
+def frame(header: int, body: bytes) -> bytes:
+    assert len(body) < 128
+    return bytes([header, len(body)]) + body
+
+
+def test_buffered_reads_decode_every_packet_of_one_recv() -> None:
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    client = FastClient(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5, manual_ack=True)
+    received: list[tuple[str, bytes, int]] = []
+    client.on_message = lambda _c, _u, m: received.append((m.topic, m.payload, m.mid))
+    client._sock = ours
+    try:
+        packets = [
+            frame(0x32, publish_packet(f"d/{n}/t".encode(), 1, n + 1, b"\x00", b"p%d" % n))
+            for n in range(3)
+        ]
+        # The last packet arrives in two pieces: the rest waits for the next read.
+        data = b"".join(packets)
+        theirs.sendall(data[:-2])
+        for _ in range(5):
+            client.loop_read()
+        assert received == [("d/0/t", b"p0", 1), ("d/1/t", b"p1", 2)]
+        assert not client.buffered
+        theirs.sendall(data[-2:])
+        client.loop_read()
+        assert received[-1] == ("d/2/t", b"p2", 3)
+    finally:
+        client._sock = None
+        ours.close()
+        theirs.close()
+
+
+def test_write_batch_collects_instead_of_sending() -> None:
+    ours, theirs = socket.socketpair()
+    client = FastClient(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv311)
+    client._sock = ours
+    client.on_socket_register_write = lambda *args: None
+    try:
+        client._send_command_with_mid(0x40, 7, False)  # a PUBACK, queued by paho
+        assert client.want_write()
+        assert client.write_batch() == b"\x40\x02\x00\x07"
+        assert not client.want_write()
+        theirs.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            theirs.recv(10)  # nothing was sent: the driver sends the batch itself
+    finally:
+        client._sock = None
+        ours.close()
+        theirs.close()
