@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -221,6 +223,8 @@ async def measure_idle(server: Server, count: int, concurrency: int = 20) -> dic
     gate = asyncio.Semaphore(concurrency)
 
     failures = 0
+    tail = min(500, count - 1)
+    marks: list[float] = []  # server CPU when the last `tail` connections begin
 
     async def one() -> None:
         nonlocal failures
@@ -235,16 +239,18 @@ async def measure_idle(server: Server, count: int, concurrency: int = 20) -> dic
                     logger.debug("handshake failed: %r", exc)
                     continue
                 finished.append(time.perf_counter())
+                if len(finished) == count - tail:
+                    marks.append(cpu_seconds(server.process.pid))
                 return
 
     started = time.perf_counter()
     await asyncio.gather(*(one() for _ in range(count)))
     total = time.perf_counter() - started
+    cpu_end = cpu_seconds(server.process.pid)
     await asyncio.sleep(1.0)
     rss1 = rss_bytes(server.process.pid)
     opened = len(clients)
     finished.sort()
-    tail = min(500, opened - 1)
     rate_at_end = tail / (finished[-1] - finished[-1 - tail])
     await close_all(clients + warm)
     return {
@@ -253,6 +259,7 @@ async def measure_idle(server: Server, count: int, concurrency: int = 20) -> dic
         "rss_kb_per_connection": (rss1 - rss0) / opened / 1024,
         "connects_per_s_at_end": rate_at_end,
         "connects_per_s_overall": opened / total,
+        "server_cpu_us_per_connect_at_end": (cpu_end - marks[0]) / tail * 1e6 if marks else 0.0,
     }
 
 
@@ -286,6 +293,7 @@ def report(results: dict[str, dict[str, dict[str, float]]]) -> str:
         ("broadcast", "cpu_us_per_delivery", "server CPU µs/delivery", "ref/ours"),
         ("idle", "rss_kb_per_connection", f"RSS KB/connection ({IDLE} open)", "ref/ours"),
         ("idle", "connects_per_s_at_end", "connects/s at the end", "ours/ref"),
+        ("idle", "server_cpu_us_per_connect_at_end", "server CPU µs/connect, end", "ref/ours"),
     ]
     ours, ref, bare = (results.get(side, {}) for side in ("ours", "reference", "bare"))
     lines = [
@@ -305,15 +313,24 @@ def report(results: dict[str, dict[str, dict[str, float]]]) -> str:
 
 
 async def main() -> None:
+    # The load generator holds as many connections as the server: keep its own garbage
+    # collector from becoming the bottleneck (the same tuning as adapters/web/adapter.py).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 100)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the servers on the way out
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     # Each idle connection is one descriptor here and one in the server (which inherits this).
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hard < IDLE + 1000:
         raise SystemExit(f"ulimit -Hn is {hard}: raise it above {IDLE + 1000} for BENCH_WEB_IDLE")
-    results = {side: await bench_side(side) for side in SIDES}
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "web.json").write_text(json.dumps(results, indent=2))
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for side in SIDES:
+        results[side] = await bench_side(side)
+        # Written after each side, so a long run that fails later keeps what it measured.
+        (out / "web.json").write_text(json.dumps(results, indent=2))
     sys.stdout.write(report(results) + "\n")
 
 
