@@ -288,12 +288,12 @@ class Dispatcher:
                 backlog.popleft()
                 handled.add_done_callback(functools.partial(self._handled, device, item))
                 if item.offline:
-                    logger.info("%r reported offline: closing its scope", device.key)
+                    logger.info("%s reported offline: closing its scope", device.topic)
                     await handle.close(disconnect_event("offline"))
         except Exception:
             # Opening the scope failed (shutting down): these messages are not acknowledged,
             # so the broker redelivers them to whoever connects next.
-            logger.exception("cannot deliver to %r: dropping its backlog", device.key)
+            logger.exception("cannot deliver to %s: dropping its backlog", device.topic)
             self._abandon(device)
         finally:
             device.pump = None
@@ -335,7 +335,9 @@ class Dispatcher:
                 self.devices.setdefault(device.key, device)
                 self._wake(device)
                 return
-            logger.warning("giving up on a message for %r after %d tries", device.key, MAX_ATTEMPTS)
+            logger.warning(
+                "giving up on a message for %s after %d tries", device.topic, MAX_ATTEMPTS
+            )
             _DROPPED_RETRIES.inc()
         self._done(item)
 
