@@ -2,7 +2,6 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-export DJANGO_SETTINGS_MODULE ?= project.settings
 
 .PHONY: run test lint unit bench services venv deps dev-deps migrate clean
 
