@@ -38,6 +38,7 @@ FAN_OUT = {10: 1500, 100: 150, 1000: 15}  # members -> group_sends (about 15,000
 # channels_redis counts capacity per process (all its channels share one key), so it needs
 # room for 1,000 channels at once; both layers get the same setting (capacity stays on).
 CAPACITY = 1500
+REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 
 
 def _redis_cpu(client: Any) -> float:
@@ -173,6 +174,12 @@ def _start_redis() -> tuple[str, subprocess.Popen[bytes] | None]:
     return f"redis://127.0.0.1:{port}/0", process
 
 
+def _best(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Highest rate, lowest CPU cost, per figure."""
+    pick = {name: (min if "CPU" in name else max) for name in runs[0]}
+    return {name: pick[name](run[name] for run in runs) for name in runs[0]}
+
+
 def _run_in(python: str | Path, kind: str, url: str) -> dict[str, float]:
     done = subprocess.run(
         [str(python), __file__, "--worker", kind, url],
@@ -191,15 +198,22 @@ def main() -> None:
 
     reference = reference_python("channels-redis", ["channels==4.3.2", "channels-redis==4.3.0"])
     url, server = _start_redis()
+    runs: dict[str, list[dict[str, float]]] = {"ours": [], "channels_redis": [], "bare": []}
     try:
-        ours = _run_in(sys.executable, "ours", url)
-        theirs = _run_in(reference, "channels_redis", url)
-        bare = _run_in(sys.executable, "bare", url)
+        # Interleaved repeats, best of each: other work on the machine only ever slows a run.
+        for _ in range(REPEATS):
+            runs["ours"].append(_run_in(sys.executable, "ours", url))
+            runs["channels_redis"].append(_run_in(reference, "channels_redis", url))
+            runs["bare"].append(_run_in(sys.executable, "bare", url))
     finally:
         if server is not None:
             server.kill()
             server.wait()
-    print(f"redis: {url}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    ours, theirs, bare = (_best(runs[kind]) for kind in ("ours", "channels_redis", "bare"))
+    print(
+        f"redis: {url}; best of {REPEATS} interleaved runs; "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     print("| figure | ours | channels_redis | ours/ref | bare redis-py | ours/bare |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for name, value in ours.items():
