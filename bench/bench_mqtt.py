@@ -308,7 +308,7 @@ def wait_result(process: subprocess.Popen[str], out: Path, side: str) -> dict[st
 
 def run_side(side: str, port: int, qos: int, directory: Path) -> dict[str, float]:
     root = f"b{uuid.uuid4().hex[:8]}"
-    out = directory / f"{side}-{qos}.json"
+    out = directory / f"{side}-{qos}-{root}.json"  # one file per run
     me = [sys.executable, __file__, "--receiver", side, "--port", str(port), "--root", root]
     me += ["--qos", str(qos), "--out", str(out)]
     if side == "mqttasgi":
