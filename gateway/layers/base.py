@@ -15,6 +15,7 @@ Channels raises) whose message names the rule and shows the offending name.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -28,6 +29,12 @@ _NAME_CHARS = re.compile(r"[a-zA-Z0-9\-_.]+\Z")
 _BAD_CHAR = re.compile(r"[^a-zA-Z0-9\-_.!]")
 # A whole valid channel name in one match: the fast path for the common, valid case.
 _CHANNEL_NAME = re.compile(r"[a-zA-Z0-9\-_.]+(?:![a-zA-Z0-9\-_.]*)?\Z")
+
+
+@functools.lru_cache(maxsize=8192)
+def _valid_channel_name(name: str) -> bool:
+    # Hot path: the same few thousand names are checked on every send and receive.
+    return _CHANNEL_NAME.match(name) is not None
 
 
 def _shown(name: str) -> str:
@@ -93,7 +100,7 @@ class BaseChannelLayer:
         if (
             isinstance(name, str)
             and len(name) < self.MAX_NAME_LENGTH
-            and _CHANNEL_NAME.match(name)
+            and _valid_channel_name(name)
             and (not receive or "!" not in name or name[-1] == "!")
         ):
             return True

@@ -119,8 +119,8 @@ def make_item(expires_at_ms: int, channel: str, payload: bytes) -> bytes:
     return b"%d\n%s\n%s" % (expires_at_ms, channel.encode(), payload)
 
 
-def parse_item(item: bytes) -> tuple[int, str, bytes]:
-    """Split a list item into ``(expires_at_ms, channel, payload)``.
+def parse_header(item: bytes) -> tuple[int, str, int]:
+    """Read a list item's header: ``(expires_at_ms, channel, offset of the payload)``.
 
     Raises:
         RemoteProtocolError: the item was not written by this layer.
@@ -133,4 +133,14 @@ def parse_item(item: bytes) -> tuple[int, str, bytes]:
         expires = int(item[:first])
     except ValueError:
         raise RemoteProtocolError(f"not a channel layer item: {item[:40]!r}") from None
-    return expires, item[first + 1 : second].decode(), item[second + 1 :]
+    return expires, item[first + 1 : second].decode(), second + 1
+
+
+def parse_item(item: bytes) -> tuple[int, str, bytes]:
+    """Split a list item into ``(expires_at_ms, channel, payload)``.
+
+    Raises:
+        RemoteProtocolError: the item was not written by this layer.
+    """
+    expires, channel, start = parse_header(item)
+    return expires, channel, item[start:]

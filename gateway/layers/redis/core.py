@@ -27,7 +27,7 @@ from prometheus_client import Counter
 
 from gateway.exceptions import ChannelFull, ChannelLayerUnavailable, RemoteProtocolError
 from gateway.layers.base import BaseChannelLayer, CapacityPattern
-from gateway.layers.redis.codec import MessageCodec, parse_item
+from gateway.layers.redis.codec import MessageCodec
 from gateway.layers.redis.faults import CONNECTION_ERRORS, Outage
 from gateway.layers.redis.hosts import parse_hosts
 from gateway.layers.redis.loops import LoopState, pack_counts, release_on_close
@@ -173,7 +173,7 @@ class RedisChannelLayer(BaseChannelLayer):
                     state.ensure_reader(None, channel)
                     item = await state.normal.get(channel)
             try:
-                message = self.codec.loads(parse_item(item)[2])
+                message = self.codec.loads(item[0][item[1] :])
             except RemoteProtocolError as exc:
                 logger.warning("dropped an unreadable message on %r: %s", channel, exc)
                 continue

@@ -31,7 +31,7 @@ from redis.exceptions import ResponseError
 from gateway.exceptions import RemoteProtocolError
 from gateway.layers.buffers import ChannelBuffers
 from gateway.layers.redis import scripts
-from gateway.layers.redis.codec import parse_item
+from gateway.layers.redis.codec import parse_header
 from gateway.layers.redis.faults import CONNECTION_ERRORS
 from gateway.layers.redis.multiplex import Multiplexer
 
@@ -87,8 +87,8 @@ class LoopState:
         reader = self.readers.get(name)
         if reader is None:
             self.readers[name] = Reader(self, owner, channel)
-        else:
-            reader.wake.set()
+        elif owner is None:
+            reader.wake.set()  # only normal-channel readers linger on this event
 
     def mark_received(self, channel: str, count: int = 1) -> None:
         """Count items of a process-local channel as gone, so its capacity frees up."""
@@ -130,9 +130,9 @@ class LoopState:
         layer = self.layer
         by_key: dict[str, list[bytes]] = {}
         for buffers in (self.local, self.normal):
-            for channel, items in buffers.drain().items():
+            for channel, entries in buffers.drain().items():
                 key = layer.channel_key(layer.non_local_name(channel))
-                by_key.setdefault(key, []).extend(items)
+                by_key.setdefault(key, []).extend(item for item, _ in entries)
         for key, items in by_key.items():
             shard = layer.ring.shard(key[len(layer.channel_key("")) :])
             await self.clients[shard].lpush(key, *reversed(items))
@@ -297,22 +297,22 @@ class Reader:
         return result[1] if result else []
 
     def _deliver(self, items: list[bytes]) -> None:
-        # Buffers keep the raw items: receive() decodes them, and close() can put back
-        # whatever nobody received, exactly as it was.
+        # Buffers keep (raw item, payload offset): receive() decodes the payload, and
+        # close() can put back whatever nobody received, exactly as it was.
         state = self.state
         now = time.time()
         for item in items:
             try:
-                expires_ms, channel, _ = parse_item(item)
+                expires_ms, channel, start = parse_header(item)
             except RemoteProtocolError as exc:
                 logger.warning("dropped an unreadable message from %s: %s", self.key, exc)
                 continue
             expires_at = expires_ms / 1000
             if self.owner is None:
                 if expires_at > now:
-                    state.normal.put(self.name, item, expires_at)
+                    state.normal.put(self.name, (item, start), expires_at)
             elif expires_at > now:
-                state.local.put(channel, item, expires_at)
+                state.local.put(channel, (item, start), expires_at)
             else:
                 state.mark_received(channel)
 
