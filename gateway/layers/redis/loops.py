@@ -75,6 +75,7 @@ class LoopState:
         # process name -> {channel: items received (or expired) not yet subtracted in Redis}
         self.unreceived: dict[str, dict[str, int]] = {}
         self._flusher: asyncio.Task[None] | None = None
+        self._flush_soon = False
         #: Until then (time.monotonic()) the process's list is read even with no receiver.
         self.local_active_until = 0.0
 
@@ -103,7 +104,15 @@ class LoopState:
 
     def schedule_flush(self) -> None:
         """Send the pending received counts soon, in one round trip per process list."""
-        if self._flusher is None or self._flusher.done():
+        if not self._flush_soon:
+            # A plain callback first: usually the next send of this loop iteration takes the
+            # counts along, and no task is needed at all.
+            self._flush_soon = True
+            asyncio.get_running_loop().call_soon(self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flush_soon = False
+        if self.unreceived and (self._flusher is None or self._flusher.done()):
             self._flusher = asyncio.get_running_loop().create_task(self._flush_unreceived())
 
     def take_unreceived(self, owner: str) -> dict[str, int]:
@@ -139,7 +148,6 @@ class LoopState:
         await self._flush_unreceived()
 
     async def _flush_unreceived(self) -> None:
-        await asyncio.sleep(0)  # let the counts of this loop iteration pile up: one round trip
         for owner in list(self.unreceived):
             reader = self.readers.get(owner)
             if reader is not None and reader.about_to_pop():
@@ -196,7 +204,7 @@ class Reader:
         self.key = layer.channel_key(self.name)
         self.shard = layer.ring.shard(self.name)
         self.outage = layer.outages[self.shard]
-        self.connection = Multiplexer(state.clients[self.shard].connection_pool)
+        self.connection = Multiplexer(state.clients[self.shard].connection_pool, direct=True)
         self.wake = asyncio.Event()
         #: True while a pop waits inside Redis.
         self.blocking = False
@@ -265,33 +273,32 @@ class Reader:
         return True
 
     async def _pop(self) -> list[bytes]:
-        # Its own connection (a blocking pop would stall the shared one), driven like the
-        # shared one: the received counts and the pop are written together, one round trip.
+        # Its own connection (a blocking pop would stall the shared one): the received
+        # counts and the pop are written together, one round trip.
         connection = self.connection
-        await connection.connect()
         counts = self.state.take_unreceived(self.owner) if self.owner is not None else {}
-        counted = None
+        commands: list[tuple[Any, ...]] = []
         if counts:
             assert self.owner is not None
             script = self.state.received_script[self.shard]
             key = self.state.layer.count_key(self.owner)
-            counted = connection.submit("EVALSHA", script.sha, 1, key, pack_counts(counts))
+            commands.append(("EVALSHA", script.sha, 1, key, pack_counts(counts)))
+        count = BATCH if self.owner is not None else 1
+        commands.append(("BLMPOP", BLOCK_SECONDS, 1, self.key, "LEFT", "COUNT", count))
         self.blocking = True
         try:
-            count = BATCH if self.owner is not None else 1
-            result = await connection.submit(
-                "BLMPOP", BLOCK_SECONDS, 1, self.key, "LEFT", "COUNT", count
-            )
+            replies = await connection.call(*commands)
         except BaseException:
             if counts:
                 self.state.requeue_unreceived(self.owner or "", counts)
             raise
         finally:
             self.blocking = False
-        if counted is not None and isinstance(counted.result(), ResponseError):
+        if counts and isinstance(replies[0], ResponseError):
             self.state.requeue_unreceived(self.owner or "", counts)
-            if str(counted.result()).startswith("NOSCRIPT"):  # Redis restarted: scripts are gone
-                await connection.execute("SCRIPT", "LOAD", scripts.RECEIVED)
+            if str(replies[0]).startswith("NOSCRIPT"):  # Redis restarted: scripts are gone
+                await connection.call(("SCRIPT", "LOAD", scripts.RECEIVED))
+        result = replies[-1]
         if isinstance(result, ResponseError):
             raise result
         return result[1] if result else []

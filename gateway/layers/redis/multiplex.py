@@ -35,7 +35,11 @@ _HIGH_WATER = 1 << 20
 class Multiplexer:
     """Pipelines commands from many tasks over one connection of ``pool``."""
 
-    def __init__(self, pool: ConnectionPool) -> None:
+    def __init__(self, pool: ConnectionPool, direct: bool = False) -> None:
+        #: Direct mode: one task uses the connection through :meth:`call` and reads its own
+        #: replies (no reader task, no task switch per reply), e.g. for blocking pops.
+        self.direct = direct
+        self._parser = hiredis.Reader(replyError=ResponseError)
         self.pool = pool
         self._connection: AbstractConnection | None = None
         self._connecting: asyncio.Lock = asyncio.Lock()
@@ -108,11 +112,48 @@ class Multiplexer:
                 await connection.connect()
             # Replies of this connection resolve only its own waiters.
             self._waiters = deque()
+            self._parser = hiredis.Reader(replyError=ResponseError)
             self._connection = connection
-            self._reader_task = asyncio.get_running_loop().create_task(
-                self._read(connection, self._waiters)
-            )
+            if not self.direct:
+                self._reader_task = asyncio.get_running_loop().create_task(
+                    self._read(connection, self._waiters)
+                )
             return connection
+
+    async def call(self, *commands: tuple[Any, ...]) -> list[Any]:
+        """Direct mode: write ``commands`` at once, read their replies in this task.
+
+        Error replies are returned as ResponseError instances, not raised.
+
+        Raises:
+            redis.exceptions.ConnectionError: the connection failed or was lost.
+        """
+        connection = self._connection or await self.connect()
+        writer, stream = connection._writer, connection._reader
+        if writer is None or stream is None:
+            raise RedisConnectionError("connection closed")
+        writer.write(b"".join(hiredis.pack_command(command) for command in commands))
+        replies: list[Any] = []
+        parser = self._parser
+        try:
+            while len(replies) < len(commands):
+                reply = parser.gets()
+                if reply is not False:
+                    replies.append(reply)
+                    continue
+                data = await stream.read(65536)
+                if not data:
+                    raise RedisConnectionError("connection closed by server")
+                parser.feed(data)
+        except BaseException as exc:
+            # Cut off in the middle of a reply: this connection cannot be used again.
+            self._connection = None
+            await connection.disconnect()
+            await self.pool.release(connection)
+            if isinstance(exc, OSError | hiredis.ProtocolError):
+                raise RedisConnectionError(f"connection lost: {exc}") from exc
+            raise
+        return replies
 
     async def _read(
         self, connection: AbstractConnection, waiters: deque[asyncio.Future[Any]]
