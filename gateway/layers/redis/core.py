@@ -25,7 +25,12 @@ from typing import Any, ClassVar, TypeVar
 
 from prometheus_client import Counter
 
-from gateway.exceptions import ChannelFull, ChannelLayerUnavailable, RemoteProtocolError
+from gateway.exceptions import (
+    ChannelFull,
+    ChannelLayerUnavailable,
+    InvalidChannelName,
+    RemoteProtocolError,
+)
 from gateway.layers.base import BaseChannelLayer, CapacityPattern
 from gateway.layers.redis.codec import MessageCodec
 from gateway.layers.redis.faults import CONNECTION_ERRORS, Outage
@@ -91,6 +96,7 @@ class RedisChannelLayer(BaseChannelLayer):
         self.codec = MessageCodec(serializer or serializer_format, symmetric_encryption_keys)
         #: Names every process-local channel of this layer instance (this process).
         self.client_prefix = uuid.uuid4().hex[:12]
+        self._owner_suffix = f".{self.client_prefix}!"
         self._expiry_s = max(1, math.ceil(expiry))
         self._group_expiry_s = max(1, math.ceil(group_expiry))
         self._channel_prefix = f"{prefix}:c:"
@@ -157,8 +163,14 @@ class RedisChannelLayer(BaseChannelLayer):
         created them. Cancelling a receive loses and reorders nothing.
         """
         self.require_valid_channel_name(channel)
-        state = self._state()
         bang = channel.find("!")
+        if bang >= 0 and not channel.endswith(self._owner_suffix, 0, bang + 1):
+            # Reading another process's list would steal the messages of its channels.
+            raise InvalidChannelName(
+                f"cannot receive on {channel!r}: it was not made by this layer's "
+                "new_channel() (process-local channels are received where they were created)"
+            )
+        state = self._state()
         while True:
             if bang >= 0:
                 # Always: the reader then keeps reading ahead while this process receives.

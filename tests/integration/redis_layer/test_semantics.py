@@ -40,6 +40,14 @@ async def test_process_local_channels_between_layers(make_layer: MakeLayer) -> N
     await receiver.close()
 
 
+async def test_receive_refuses_another_process_channel(make_layer: MakeLayer) -> None:
+    theirs = await make_layer().new_channel()
+    mine = make_layer()
+    with pytest.raises(InvalidChannelName, match="not made by this layer"):
+        await mine.receive(theirs)
+    await mine.close()
+
+
 async def test_receive_waits_for_a_later_send(make_layer: MakeLayer) -> None:
     sender, receiver = make_layer(), make_layer()
     name = await receiver.new_channel()
