@@ -3,7 +3,9 @@
 An item in a channel list is ``b"<expires_at_ms>\\n<channel>\\n<payload>"``:
 
 - ``expires_at_ms``: wall-clock milliseconds after which the item is dropped unread;
-- ``channel``: the full name for a process-local channel (many share one list), else empty;
+- ``channel``: empty in a normal channel's list; in a process's list, the full name of the
+  process-local channel, or several comma-separated names when one group_send addresses
+  several channels of that process (one item, fanned out by the receiving process);
 - ``payload``: the message serialized (msgpack or JSON), then encrypted when keys are set.
 
 The payload is built once per send or group_send; the Lua scripts only prepend the header,

@@ -31,7 +31,7 @@ from redis.exceptions import ResponseError
 from gateway.exceptions import RemoteProtocolError
 from gateway.layers.buffers import ChannelBuffers
 from gateway.layers.redis import scripts
-from gateway.layers.redis.codec import parse_header
+from gateway.layers.redis.codec import make_item, parse_header
 from gateway.layers.redis.faults import CONNECTION_ERRORS
 from gateway.layers.redis.multiplex import Multiplexer
 
@@ -141,7 +141,13 @@ class LoopState:
         for buffers in (self.local, self.normal):
             for channel, entries in buffers.drain().items():
                 key = layer.channel_key(layer.non_local_name(channel))
-                by_key.setdefault(key, []).extend(item for item, _ in entries)
+                # Re-addressed to this channel alone: a group item named several.
+                by_key.setdefault(key, []).extend(
+                    make_item(
+                        parse_header(item)[0], channel if "!" in channel else "", item[start:]
+                    )
+                    for item, start in entries
+                )
         for key, items in by_key.items():
             shard = layer.ring.shard(key[len(layer.channel_key("")) :])
             await self.clients[shard].lpush(key, *reversed(items))
@@ -318,10 +324,14 @@ class Reader:
             if self.owner is None:
                 if expires_at > now:
                     state.normal.put(self.name, (item, start), expires_at)
-            elif expires_at > now:
-                state.local.put(channel, (item, start), expires_at)
-            else:
-                state.mark_received(channel)
+                continue
+            # One item may be addressed to several channels of this process (group_send):
+            # each buffer gets it, and each receive decodes its own copy.
+            for name in channel.split(",") if "," in channel else (channel,):
+                if expires_at > now:
+                    state.local.put(name, (item, start), expires_at)
+                else:
+                    state.mark_received(name)
 
 
 # loop -> the layers holding a LoopState for it, so loop.close() can release them.

@@ -8,7 +8,8 @@ Keys (P = CONFIG prefix):
   per channel even though a process's channels share one list;
 - ``P:g:<group>``: sorted set of member channels, scored by the time they joined.
 
-Items are ``<expires_at_ms>\\n<channel or empty>\\n<payload>`` (see codec.py).
+Items are ``<expires_at_ms>\\n<channels>\\n<payload>`` (see codec.py): ``<channels>`` is empty for a
+normal channel's list, else the comma-separated process-local channels the message is for.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ _PUSH_FUNCTION = """
 local chan_prefix, count_prefix, payload = ARGV[1], ARGV[2], ARGV[3]
 local now_ms, expiry_s = tonumber(ARGV[4]), ARGV[6]
 local head = ARGV[5] .. "\\n"
-local queued, order, counted = {}, {}, {}
+-- queued[key]: items for a normal channel's list; addressed[key]: the channels of one
+-- process that get this message, written as ONE item "<expires> NL <ch1>,<ch2>,... NL <payload>"
+-- (the process fans it out to its channels' buffers).
+local queued, addressed, order, counted, owners = {}, {}, {}, {}, {}
 -- Expired items at the head of a list do not count: pop them (and uncount them in `counts`,
 -- the count hash of a process list; nil for a normal channel).
 local function drop_expired_head(key, counts)
@@ -36,18 +40,20 @@ local function drop_expired_head(key, counts)
     end
     redis.call("LPOP", key)
     if counts then
-      local name = string.sub(first, stop + 1, string.find(first, "\\n", stop + 1, true) - 1)
-      if redis.call("HINCRBY", counts, name, -1) <= 0 then
-        redis.call("HDEL", counts, name)
+      local names = string.sub(first, stop + 1, string.find(first, "\\n", stop + 1, true) - 1)
+      for name in string.gmatch(names, "[^,]+") do
+        if redis.call("HINCRBY", counts, name, -1) <= 0 then
+          redis.call("HDEL", counts, name)
+        end
       end
     end
   end
 end
-local function queue(key, item)
-  local items = queued[key]
+local function queue(key, item, into)
+  local items = into[key]
   if not items then
     items = {}
-    queued[key] = items
+    into[key] = items
     order[#order + 1] = key
   end
   items[#items + 1] = item
@@ -56,7 +62,12 @@ local function push(channel, capacity)
   local bang = string.find(channel, "!", 1, true)
   if bang then
     local owner = string.sub(channel, 1, bang)
-    local key, counts = chan_prefix .. owner, count_prefix .. owner
+    local keys = owners[owner]
+    if not keys then
+      keys = {chan_prefix .. owner, count_prefix .. owner}
+      owners[owner] = keys
+    end
+    local key, counts = keys[1], keys[2]
     if redis.call("HINCRBY", counts, channel, 1) > capacity then
       drop_expired_head(key, counts)
       if tonumber(redis.call("HGET", counts, channel)) > capacity then
@@ -65,7 +76,7 @@ local function push(channel, capacity)
       end
     end
     counted[counts] = true
-    queue(key, head .. channel .. "\\n" .. payload)
+    queue(key, channel, addressed)
     return 1
   end
   local key = chan_prefix .. channel
@@ -76,14 +87,19 @@ local function push(channel, capacity)
       return 0
     end
   end
-  queue(key, head .. "\\n" .. payload)
+  queue(key, head .. "\\n" .. payload, queued)
   return 1
 end
 local function store_pushes()
   for _, key in ipairs(order) do
-    local items = queued[key]
-    for i = 1, #items, 1000 do
-      redis.call("RPUSH", key, unpack(items, i, math.min(i + 999, #items)))
+    local names = addressed[key]
+    if names then
+      redis.call("RPUSH", key, head .. table.concat(names, ",") .. "\\n" .. payload)
+    else
+      local items = queued[key]
+      for i = 1, #items, 1000 do
+        redis.call("RPUSH", key, unpack(items, i, math.min(i + 999, #items)))
+      end
     end
     redis.call("EXPIRE", key, expiry_s)
   end

@@ -99,3 +99,26 @@ def test_read_ahead_is_put_back_when_a_short_lived_loop_closes(
         async_to_sync(layer.send)(name, {"type": "m", "i": i})
     # Each call reads the whole process list ahead, takes one, and returns the rest on close.
     assert [async_to_sync(layer.receive)(name)["i"] for _ in range(10)] == list(range(10))
+
+
+def test_group_item_for_several_channels_is_put_back_per_channel(
+    redis_server: Callable[[], RedisServer],
+) -> None:
+    server = redis_server()
+    layer = RedisChannelLayer(hosts=[server.url])
+    names = [async_to_sync(layer.new_channel)() for _ in range(3)]
+    for name in names:
+        async_to_sync(layer.group_add)("trio", name)
+    async_to_sync(layer.group_send)("trio", {"type": "m"})
+    # One item in Redis addresses all three; each short-lived loop takes one and puts the
+    # rest back addressed to each remaining channel alone: no loss, no duplicate.
+    for name in names:
+        assert async_to_sync(layer.receive)(name) == {"type": "m"}
+
+    async def nothing_left() -> None:
+        for name in names:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(layer.receive(name), 0.2)
+        await layer.close()
+
+    asyncio.run(nothing_left())
