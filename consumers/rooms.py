@@ -160,7 +160,7 @@ def room_message(room: str, sender: str, text: object, source: str, ts: float) -
     if not sender_clean:
         raise InvalidInput("sender is empty: say who wrote the message")
     return RoomMessage(
-        type=ROOM_MESSAGE,
+        type="room.message",
         room=clean_room(room),
         sender=sender_clean[:MAX_NICK_LENGTH],
         text=clean_text(text),

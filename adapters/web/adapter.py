@@ -24,8 +24,9 @@ from typing import Any, ClassVar
 
 import uvicorn
 
-from adapters.web.instrument import ASGIApp, InstrumentedApplication
+from adapters.web.instrument import InstrumentedApplication
 from gateway.exceptions import ConfigurationError
+from gateway.runtime import ASGIApp
 from gateway.server import Adapter
 
 logger = logging.getLogger(__name__)

@@ -16,19 +16,17 @@ web adapter keeps the runtime contract (docs/runtime-contract.md) for those inst
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from uvicorn.protocols.utils import ClientDisconnected
 
 from gateway import metrics
+from gateway.runtime import ASGIApp, Message, Scope
 
 logger = logging.getLogger(__name__)
 
-Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[MutableMapping[str, Any], Receive, Send], Awaitable[None]]
 
 #: WebSocket close code 1011: "the server encountered an unexpected condition" (RFC 6455 7.4.1).
 INTERNAL_ERROR = 1011
@@ -45,7 +43,7 @@ class _Progress:
         self.response_started = False
 
 
-def _describe(scope: MutableMapping[str, Any]) -> str:
+def _describe(scope: Scope) -> str:
     client = scope.get("client")
     peer = f" from {client[0]}:{client[1]}" if client else ""
     return f"{scope['type']} {scope.get('path', '')!r}{peer}"
@@ -61,7 +59,7 @@ class InstrumentedApplication:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         protocol = scope["type"]
         if protocol == "lifespan":
             await self.app(scope, receive, send)
