@@ -124,6 +124,8 @@ def test_healthz_answers_ok_in_json(server: WebServer) -> None:
 async def test_status_json_and_metrics_count_open_websockets(server: WebServer) -> None:
     async with ws_connect(server) as ws:
         await join(ws, f"metrics-{uuid.uuid4().hex}", "ana")
+        await ws.send(json.dumps({"type": "send", "text": "counted"}))
+        assert (await receive_json(ws))["text"] == "counted"
         status, _, body = await asyncio.to_thread(get, server, "/status.json")
         data = json.loads(body)
         assert status == 200
@@ -137,6 +139,10 @@ async def test_status_json_and_metrics_count_open_websockets(server: WebServer) 
     assert any(line.startswith('gateway_scopes_open{protocol="websocket"}') for line in lines)
     assert any(line.startswith('gateway_events_out_total{protocol="websocket"}') for line in lines)
     assert 'gateway_adapter_up{adapter="web"} 1.0' in lines
+    assert any(
+        line.startswith("gateway_layer_messages_total{") and 'direction="group_send"' in line
+        for line in lines
+    )
 
 
 def test_pages_render(server: WebServer) -> None:
