@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import signal
 import socket
 from types import SimpleNamespace
 from typing import Any
@@ -61,12 +62,15 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
 async def test_serve_echoes_then_closes_websockets_with_1012_when_stopped() -> None:
     adapter = WebAdapter(host="127.0.0.1", port=0, max_message_size=100)
     stop = asyncio.Event()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     serving = asyncio.create_task(adapter.serve(echo, stop))
     while adapter.bound_port is None:
         await asyncio.sleep(0)
     async with connect(f"ws://127.0.0.1:{adapter.bound_port}/", compression=None) as ws:
         await ws.send("hello")
         assert await ws.recv() == "hello"
+        # runadapter owns the signals: uvicorn must not have installed its own.
+        assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
         stop.set()
         with pytest.raises(ConnectionClosed) as closed:
             await ws.recv()
