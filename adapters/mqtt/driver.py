@@ -122,6 +122,63 @@ class FastClient(paho.Client):
     def _reset_read_buffer(self) -> None:
         self._rbuf, self._rpos = b"", 0
 
+    def _packet_read(self) -> MQTTErrorCode:
+        # Between packets, a whole QoS 0/1 PUBLISH without properties may already sit in the
+        # read buffer: decode it in one pass. Anything else goes through paho, whose partial
+        # read state (_in_packet) is only used when it is between packets too.
+        if self._in_packet["command"] == 0 and self._rpos < len(self._rbuf):
+            message = self._take_publish()
+            if message is not None:
+                self._last_bytes_received = paho.time_func()
+                self._handle_on_message(message)
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._packet_read()
+
+    def _take_publish(self) -> paho.MQTTMessage | None:
+        """Decode the PUBLISH at the read position if it is complete and simple, else None."""
+        buf, pos = self._rbuf, self._rpos
+        end = len(buf)
+        header = buf[pos]
+        qos = (header >> 1) & 3
+        if header & 0xF0 != 0x30 or qos == 2:
+            return None  # not a PUBLISH, or QoS 2 (paho keeps state for PUBREL)
+        # MQTT 2.2.3: Remaining Length, 1 to 4 bytes, 7 bits each, low bits first.
+        index, length, shift = pos + 1, 0, 0
+        while True:
+            if index >= end or shift > 21:
+                return None
+            byte = buf[index]
+            index += 1
+            length |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        stop = index + length
+        if stop > end or length < 2:
+            return None
+        topic_end = index + 2 + ((buf[index] << 8) | buf[index + 1])
+        if topic_end == index + 2:
+            return None  # empty topic: a topic alias, left to paho
+        cursor = topic_end
+        mid = 0
+        if qos:
+            mid = (buf[cursor] << 8) | buf[cursor + 1] if cursor + 2 <= stop else -1
+            cursor += 2
+        if self._protocol == paho.MQTTv5:
+            if cursor >= stop or buf[cursor] != 0:
+                return None  # properties present: paho decodes them
+            cursor += 1
+        if cursor > stop or mid < 0:
+            return None
+        message = paho.MQTTMessage(mid=mid, topic=buf[index + 2 : topic_end])
+        message.dup = bool(header & 0x08)
+        message.qos = qos
+        message.retain = bool(header & 0x01)
+        message.payload = buf[cursor:stop]
+        message.timestamp = paho.time_func()
+        self._rpos = stop
+        return message
+
     def write_batch(self) -> bytes:
         """Run ``loop_write()`` and return the bytes paho wrote, unsent: send them yourself."""
         self._coalesced = bytearray()

@@ -130,3 +130,62 @@ def test_write_batch_collects_instead_of_sending() -> None:
         client._sock = None
         ours.close()
         theirs.close()
+
+
+def read_all(client_class: type[paho.Client], protocol: int, data: bytes) -> list[Any]:
+    """Feed ``data`` to a client through a socket pair; return what on_message saw."""
+    ours, theirs = socket.socketpair()
+    ours.setblocking(False)
+    client = client_class(CallbackAPIVersion.VERSION2, protocol=protocol, manual_ack=True)
+    seen: list[Any] = []
+    client.on_message = lambda _c, _u, m: seen.append(
+        (m.topic, m.payload, m.qos, m.retain, m.dup, m.mid, properties_of(m.properties))
+    )
+    client._sock = ours
+    try:
+        theirs.sendall(data)
+        for _ in range(len(data) + 2):
+            client.loop_read()
+    finally:
+        client._sock = None
+        ours.close()
+        theirs.close()
+    return seen
+
+
+packet_specs = st.lists(
+    st.tuples(
+        st.text(alphabet="ab/$é", min_size=1, max_size=8),
+        st.integers(0, 1),
+        st.integers(1, 65535),
+        st.binary(max_size=300),
+        st.integers(0, 15) | st.just(0),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@pytest.mark.parametrize("protocol", [paho.MQTTv5, paho.MQTTv311])
+@given(specs=packet_specs)
+def test_fast_read_path_matches_paho(protocol: int, specs: list[Any]) -> None:
+    data = b""
+    for topic, qos, mid, payload, flags, with_props in specs:
+        props = b""
+        if protocol == paho.MQTTv5:
+            props = b"\x00"
+            if with_props:
+                properties = Properties(PacketTypes.PUBLISH)
+                properties.ContentType = "x"
+                props = properties.pack()
+        body = publish_packet(topic.encode(), qos, mid, props, payload)
+        length, remaining = b"", len(body)
+        while True:  # MQTT 2.2.3 variable-length encoding
+            digit, remaining = remaining % 128, remaining // 128
+            length += bytes([digit | (0x80 if remaining else 0)])
+            if not remaining:
+                break
+        header = 0x30 | (flags & 0x09) | (qos << 1)
+        data += bytes([header]) + length + body
+    assert read_all(FastClient, protocol, data) == read_all(paho.Client, protocol, data)
