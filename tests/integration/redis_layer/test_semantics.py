@@ -264,3 +264,25 @@ async def test_metrics(layer: RedisChannelLayer) -> None:
     await layer.send("test.metrics", {"type": "m"})
     await layer.receive("test.metrics")
     assert (sent._value.get(), received._value.get()) == (before[0] + 1, before[1] + 1)
+
+
+async def test_concurrent_sends_are_pipelined_in_order(make_layer: MakeLayer) -> None:
+    sender, receiver = make_layer(capacity=1000), make_layer(capacity=1000)
+    names = [await receiver.new_channel() for _ in range(4)] + ["test.par"]
+    await asyncio.gather(*(sender.send(names[i % 5], {"type": "m", "i": i}) for i in range(500)))
+    for k, name in enumerate(names):
+        got = [(await receiver.receive(name))["i"] for _ in range(100)]
+        assert got == list(range(k, 500, 5))
+    await sender.close()
+    await receiver.close()
+
+
+async def test_foreign_items_are_dropped_with_a_warning(
+    layer: RedisChannelLayer, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = layer._state().clients[0]
+    await client.rpush(layer.channel_key("test.junk"), b"not ours")
+    await layer.send("test.junk", {"type": "ours"})
+    with caplog.at_level(logging.WARNING, logger="gateway.layers.redis"):
+        assert await layer.receive("test.junk") == {"type": "ours"}
+    assert "not a channel layer item" in caplog.text
