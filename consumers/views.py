@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from adapters.web.status import RateTracker, status_snapshot
 from gateway import metrics as gateway_metrics
+from gateway.server import known_adapters
 
 _STARTED = time.time()
 # One tracker per process: every poller sees the rate over the same recent window.
@@ -31,7 +32,8 @@ async def status_page(request: HttpRequest) -> HttpResponse:
 async def status_json(request: HttpRequest) -> JsonResponse:
     """Adapters up or down, open scopes per protocol and messages per second, as JSON."""
     now = time.time()
-    data = status_snapshot(gateway_metrics.snapshot(), settings.GATEWAY_ADAPTERS, _RATES, now)
+    adapters = known_adapters(settings)
+    data = status_snapshot(gateway_metrics.snapshot(), adapters, _RATES, now)
     data["uptime_seconds"] = round(now - _STARTED, 1)
     return JsonResponse(data, headers={"Cache-Control": "no-store"})
 
