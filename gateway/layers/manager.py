@@ -87,12 +87,13 @@ class ChannelLayerManager:
                 f"got {type(config).__name__}"
             )
         try:
-            return backend_class(**config)
+            layer: BaseChannelLayer = backend_class(**config)
         except TypeError as exc:
             raise InvalidChannelLayerError(
                 f"CONFIG of CHANNEL_LAYERS[{name!r}] does not fit {path} ({exc}): "
                 "remove or rename that key"
             ) from exc
+        return layer
 
     def __getitem__(self, key: str) -> BaseChannelLayer:
         if key not in self.backends:

@@ -45,7 +45,7 @@ class Outage:
                 self.label,
                 exc,
             )
-        delay = min(self.cap, self.initial * 2 ** min(self.failures, 16))
+        delay: float = min(self.cap, self.initial * 2 ** min(self.failures, 16))
         self.failures += 1
         return delay
 

@@ -165,8 +165,11 @@ def _sentinel_pool(
     **kwargs: Any,
 ) -> SentinelConnectionPool:
     # The Sentinel clients hold connections too: build them with the pool, per event loop.
-    manager = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs)
-    return SentinelConnectionPool(master_name, manager, **kwargs)
+    manager = Sentinel(sentinels, sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
+    pool: SentinelConnectionPool = SentinelConnectionPool(  # type: ignore[no-untyped-call]
+        master_name, manager, **kwargs
+    )
+    return pool
 
 
 def _without_password(url: str) -> str:

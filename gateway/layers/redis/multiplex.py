@@ -107,9 +107,9 @@ class Multiplexer:
             if self._connection is not None:
                 return self._connection
             # Held until close(); pool.disconnect() (layer close) closes it too.
-            connection = await self.pool.get_connection()
+            connection: AbstractConnection = await self.pool.get_connection()  # type: ignore[no-untyped-call]
             if connection._reader is None:
-                await connection.connect()
+                await connection.connect()  # type: ignore[no-untyped-call]
             # Replies of this connection resolve only its own waiters.
             self._waiters = deque()
             self._parser = hiredis.Reader(replyError=ResponseError)
