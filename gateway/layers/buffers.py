@@ -32,7 +32,8 @@ class _Channel:
 
     def __init__(self) -> None:
         self.messages: deque[tuple[float, Any]] = deque()
-        self.waiters: deque[asyncio.Future[None]] = deque()
+        # Created on the first wait: most channels never have a waiter when a message arrives.
+        self.waiters: deque[asyncio.Future[None]] | None = None
 
 
 class ChannelBuffers:
@@ -117,7 +118,10 @@ class ChannelBuffers:
                     if messages:
                         return messages.popleft()[1]
                 waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-                channel.waiters.append(waiter)
+                waiters = channel.waiters
+                if waiters is None:
+                    waiters = channel.waiters = deque()
+                waiters.append(waiter)
                 self.waiting += 1
                 try:
                     await waiter
@@ -130,7 +134,7 @@ class ChannelBuffers:
                 finally:
                     if not waiter.done() or waiter.cancelled():
                         try:
-                            channel.waiters.remove(waiter)
+                            waiters.remove(waiter)
                             self.waiting -= 1
                         except ValueError:
                             pass
@@ -212,7 +216,7 @@ class ChannelBuffers:
 
     def _wake(self, channel: _Channel) -> None:
         waiters = channel.waiters
-        while waiters:
+        while waiters:  # None or empty: nobody to wake
             waiter = waiters.popleft()
             self.waiting -= 1
             if not waiter.done():
