@@ -29,6 +29,7 @@ from gateway.exceptions import (
     ChannelFull,
     ChannelLayerUnavailable,
     InvalidChannelName,
+    InvalidState,
     RemoteProtocolError,
 )
 from gateway.layers.base import BaseChannelLayer, CapacityPattern
@@ -173,8 +174,11 @@ class RedisChannelLayer(BaseChannelLayer):
         state = self._state()
         while True:
             if bang >= 0:
+                owner = channel[: bang + 1]
+                if owner not in state.readers:
+                    self._check_one_receiving_loop(owner, state)
                 # Always: the reader then keeps reading ahead while this process receives.
-                state.ensure_reader(channel[: bang + 1], None)
+                state.ensure_reader(owner, None)
                 found, item = state.local.get_nowait(channel)
                 if not found:
                     item = await state.local.get(channel)
@@ -306,6 +310,16 @@ class RedisChannelLayer(BaseChannelLayer):
             await state.aclose()
 
     # Internals.
+
+    def _check_one_receiving_loop(self, owner: str, state: LoopState) -> None:
+        # Two loops reading one process list would take each other's messages.
+        for other in list(self._states.values()):
+            if other is not state and owner in other.readers:
+                raise InvalidState(
+                    "process-local channels of this layer are already being received in "
+                    "another event loop: receive them from one loop at a time (as "
+                    "channels_redis requires), or use a layer instance per loop"
+                )
 
     def forget_loop(self, loop: asyncio.AbstractEventLoop) -> LoopState | None:
         """Detach and return the state of ``loop`` (called when that loop closes)."""

@@ -10,6 +10,7 @@ import pytest
 import redis
 from asgiref.sync import async_to_sync
 
+from gateway.exceptions import InvalidState
 from gateway.layers.redis import RedisChannelLayer
 
 from .conftest import RedisServer
@@ -122,3 +123,23 @@ def test_group_item_for_several_channels_is_put_back_per_channel(
         await layer.close()
 
     asyncio.run(nothing_left())
+
+
+def test_two_loops_may_not_receive_one_process_list(
+    redis_server: Callable[[], RedisServer],
+) -> None:
+    server = redis_server()
+    layer = RedisChannelLayer(hosts=[server.url])
+
+    async def serve() -> None:
+        name = await layer.new_channel()
+        waiting = asyncio.create_task(layer.receive(name))
+        await asyncio.sleep(0.05)
+        other = await layer.new_channel()
+        with pytest.raises(InvalidState, match="another event loop"):
+            await asyncio.to_thread(async_to_sync(layer.receive), other)
+        await layer.send(name, {"type": "still fine"})
+        assert await waiting == {"type": "still fine"}
+        await layer.close()
+
+    asyncio.run(serve())
