@@ -14,6 +14,7 @@ Raise :class:`~gateway.exceptions.StopConsumer` from a handler to end the instan
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -49,6 +50,11 @@ def get_handler_name(message: Mapping[str, Any]) -> str:
             underscore or a dot (either would reach private methods).
     """
     message_type = message.get("type")
+    try:
+        # Hot path: every event of every consumer comes through here.
+        return _handler_names[message_type]
+    except (KeyError, TypeError):
+        pass
     if not isinstance(message_type, str):
         raise UnknownEventType(
             f"message has no 'type' string (got {message_type!r}): "
@@ -60,7 +66,15 @@ def get_handler_name(message: Mapping[str, Any]) -> str:
             f"malformed message type {message_type!r} (leading underscore): "
             "types must not start with '_' or '.', so they can never name private methods"
         )
+    if len(_handler_names) < _HANDLER_NAMES_CACHED:
+        _handler_names[message_type] = name
     return name
+
+
+#: Message type → handler name, for the types seen so far (bounded: types are code's choice,
+#: but a layer message's type could come from anywhere).
+_handler_names: dict[str, str] = {}
+_HANDLER_NAMES_CACHED = 1024
 
 
 class AsyncConsumer:
@@ -87,8 +101,15 @@ class AsyncConsumer:
 
     scope: Scope
     channel_layer: Any
-    channel_name: str | None = None
     base_send: Callable[[Message], Any]
+    channel_receive: Receive
+    # Dispatch-loop state (see the channel_name property); class defaults keep __init__ cheap.
+    _channel_name: str | None = None
+    _listening: bool = False
+    _receiving_directly: bool = False
+    _interrupted: bool = False
+    _task: asyncio.Task[Any] | None = None
+    _loop: asyncio.AbstractEventLoop
 
     def __init__(self, **initkwargs: Any) -> None:
         """Create an instance, overriding class attributes with ``initkwargs``.
@@ -137,6 +158,36 @@ class AsyncConsumer:
         functools.update_wrapper(app, cls, updated=())
         return app
 
+    @property
+    def channel_name(self) -> str | None:
+        """This instance's channel on the channel layer (``None`` without a layer).
+
+        The name exists from the start, as in Channels. The consumer listens on it from the
+        moment it is first read (a handler passing it to ``group_add`` or ``send``, say):
+        until then nobody can send to it, so the consumer waits on the client alone and
+        spends no task on a channel-layer receive (docs/performance.md).
+        """
+        if not self._listening and self._channel_name is not None:
+            self._start_listening()
+        return self._channel_name
+
+    @channel_name.setter
+    def channel_name(self, value: str | None) -> None:
+        self._channel_name = value
+
+    def _start_listening(self) -> None:
+        self._listening = True
+        if self._receiving_directly:
+            # Read from outside a handler while the dispatch loop waits on the client alone:
+            # interrupt that wait so the loop starts waiting on the channel too. The call may
+            # come from another thread, so go through the loop.
+            self._loop.call_soon_threadsafe(self._interrupt_direct_receive)
+
+    def _interrupt_direct_receive(self) -> None:
+        if self._receiving_directly and self._task is not None:
+            self._interrupted = True
+            self._task.cancel()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one scope: dispatch client and channel-layer messages until the consumer stops.
 
@@ -145,16 +196,41 @@ class AsyncConsumer:
         """
         self.scope = scope
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        receivers: list[Receive] = [receive]
         if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            receivers.append(self.channel_receive)
+            self._channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self._channel_name)
         self.base_send = async_to_sync(send) if self._sync else send
         try:
-            await await_many_dispatch(receivers, self.dispatch)
+            if not self._listening:
+                await self._dispatch_client_only(receive)
+            await await_many_dispatch([receive, self.channel_receive], self.dispatch)
         except StopConsumer:
             logger.debug("%s stopped", name_that_thing(self))
+
+    async def _dispatch_client_only(self, receive: Receive) -> None:
+        """Dispatch client events, in this task, until the channel name has been read.
+
+        Returns when the consumer should listen on its channel too (never without a layer).
+        """
+        dispatch = self.dispatch
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        while not self._listening:
+            self._receiving_directly = True
+            try:
+                message = await receive()
+            except asyncio.CancelledError:
+                if not self._interrupted:
+                    raise
+                # Our own interruption (see _start_listening). ASGI receive callables are
+                # queues, so the event, if one had arrived, is still there for the next call.
+                self._interrupted = False
+                if self._task.uncancel() > 0:  # type: ignore[union-attr]
+                    raise  # somebody else cancelled us too
+                return
+            finally:
+                self._receiving_directly = False
+            await dispatch(message)
 
     def _get_handler(self, message: Mapping[str, Any]) -> Callable[[Message], Any]:
         """Return the bound handler method for ``message``, or raise UnknownEventType."""

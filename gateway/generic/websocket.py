@@ -138,8 +138,9 @@ class WebsocketConsumer(_GroupsMixin, SyncConsumer):
 
     def websocket_receive(self, message: Message) -> None:
         """Pass a received frame to ``receive()`` as ``text_data`` or ``bytes_data``."""
-        if message.get("text") is not None:
-            self.receive(text_data=message["text"])
+        text = message.get("text")
+        if text is not None:
+            self.receive(text_data=text)
         else:
             self.receive(bytes_data=message.get("bytes"))
 
@@ -252,8 +253,9 @@ class AsyncWebsocketConsumer(_GroupsMixin, AsyncConsumer):
 
     async def websocket_receive(self, message: Message) -> None:
         """Pass a received frame to ``receive()`` as ``text_data`` or ``bytes_data``."""
-        if message.get("text") is not None:
-            await self.receive(text_data=message["text"])
+        text = message.get("text")
+        if text is not None:
+            await self.receive(text_data=text)
         else:
             await self.receive(bytes_data=message.get("bytes"))
 

@@ -18,8 +18,10 @@ class RecordingLayer(InMemoryChannelLayer):
         super().__init__()
         self.calls: list[tuple[str, str, str]] = []
         self.cancelled_receives: list[str] = []
+        self.started_receives: list[str] = []
 
     async def receive(self, channel: str) -> dict[str, Any]:
+        self.started_receives.append(channel)
         try:
             return await super().receive(channel)
         except asyncio.CancelledError:
