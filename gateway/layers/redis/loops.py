@@ -8,9 +8,9 @@ loops neither fail with "Event loop is closed" nor leave connections behind.
 
 Readers. One :class:`Reader` per Redis list and loop pops items while receivers wait:
 
-- the list of a process (``<process>!``) is read in batches (BLMPOP ... COUNT n) and its items
-  are handed to the right process-local channel buffer: thousands of consumers share one
-  blocking connection;
+- the list of a process (``<process>!``) is read in batches (BLMPOP ... COUNT n, several pops
+  queued in Redis while the process receives) and its items are handed to the right
+  process-local channel buffer: thousands of consumers share one blocking connection;
 - a normal channel's list is popped one item per waiting receiver.
 
 A receive that is cancelled leaves its item in the buffer for the next receive, and a single
@@ -46,6 +46,8 @@ BLOCK_SECONDS = 1.0
 LINGER_SECONDS = 5.0
 #: Most items one pop takes from a process's list.
 BATCH = 1000
+#: Pops kept queued in Redis for a process's list.
+PIPELINE = 4
 
 
 def pack_counts(counts: dict[str, int]) -> str:
@@ -96,11 +98,7 @@ class LoopState:
         owner = channel[: channel.find("!") + 1]
         pending = self.unreceived.setdefault(owner, {})
         pending[channel] = pending.get(channel, 0) + count
-        reader = self.readers.get(owner)
-        # A reader about to pop sends the counts along (same round trip); one blocked in
-        # Redis or idle cannot, so send them now.
-        if reader is None or not reader.about_to_pop():
-            self.schedule_flush()
+        self.schedule_flush()
 
     def schedule_flush(self) -> None:
         """Send the pending received counts soon, in one round trip per process list."""
@@ -155,9 +153,6 @@ class LoopState:
 
     async def _flush_unreceived(self) -> None:
         for owner in list(self.unreceived):
-            reader = self.readers.get(owner)
-            if reader is not None and reader.about_to_pop():
-                continue
             counts = self.take_unreceived(owner)
             if not counts:
                 continue
@@ -214,6 +209,8 @@ class Reader:
         self.wake = asyncio.Event()
         #: True while a pop waits inside Redis.
         self.blocking = False
+        #: Pops written and not yet answered.
+        self.outstanding = 0
         self.stopped = False
         self.task = asyncio.get_running_loop().create_task(self._run())
 
@@ -231,15 +228,12 @@ class Reader:
         self.task.cancel()
         return self.task
 
-    def about_to_pop(self) -> bool:
-        """True when the reader will send a pop (and the pending counts with it) right away."""
-        return not self.blocking and not self.stopped and self.wanted()
-
     async def _run(self) -> None:
         try:
             # redis-py may swallow a cancellation during a blocking pop: check the flag too.
             while not self.stopped:
-                if not self.wanted():
+                # Pops already queued in Redis are read to the end before the reader stops.
+                if not self.outstanding and not self.wanted():
                     if self.owner is not None or not await self._linger():
                         return
                     continue
@@ -279,32 +273,26 @@ class Reader:
         return True
 
     async def _pop(self) -> list[bytes]:
-        # Its own connection (a blocking pop would stall the shared one): the received
-        # counts and the pop are written together, one round trip.
+        # Its own connection: a blocking pop would stall the shared one. A process's list is
+        # read with PIPELINE pops queued in Redis at once, so the next message is popped the
+        # moment it arrives and the pops cost one write per PIPELINE messages.
         connection = self.connection
-        counts = self.state.take_unreceived(self.owner) if self.owner is not None else {}
-        commands: list[tuple[Any, ...]] = []
-        if counts:
-            assert self.owner is not None
-            script = self.state.received_script[self.shard]
-            key = self.state.layer.count_key(self.owner)
-            commands.append(("EVALSHA", script.sha, 1, key, pack_counts(counts)))
-        count = BATCH if self.owner is not None else 1
-        commands.append(("BLMPOP", BLOCK_SECONDS, 1, self.key, "LEFT", "COUNT", count))
+        if self.outstanding == 0:
+            await connection.connect()
+            count = BATCH if self.owner is not None else 1
+            depth = PIPELINE if self.owner is not None else 1
+            command = ("BLMPOP", BLOCK_SECONDS, 1, self.key, "LEFT", "COUNT", count)
+            connection.write(*[command] * depth)
+            self.outstanding = depth
         self.blocking = True
         try:
-            replies = await connection.call(*commands)
+            (result,) = await connection.read(1)
         except BaseException:
-            if counts:
-                self.state.requeue_unreceived(self.owner or "", counts)
+            self.outstanding = 0  # the connection was closed with them
             raise
         finally:
             self.blocking = False
-        if counts and isinstance(replies[0], ResponseError):
-            self.state.requeue_unreceived(self.owner or "", counts)
-            if str(replies[0]).startswith("NOSCRIPT"):  # Redis restarted: scripts are gone
-                await connection.call(("SCRIPT", "LOAD", scripts.RECEIVED))
-        result = replies[-1]
+        self.outstanding -= 1
         if isinstance(result, ResponseError):
             raise result
         return result[1] if result else []

@@ -128,15 +128,33 @@ class Multiplexer:
         Raises:
             redis.exceptions.ConnectionError: the connection failed or was lost.
         """
-        connection = self._connection or await self.connect()
-        writer, stream = connection._writer, connection._reader
-        if writer is None or stream is None:
-            raise RedisConnectionError("connection closed")
+        if self._connection is None:
+            await self.connect()
+        self.write(*commands)
+        return await self.read(len(commands))
+
+    def write(self, *commands: tuple[Any, ...]) -> None:
+        """Direct mode: write ``commands`` now (call :meth:`connect` first); then :meth:`read`."""
+        connection = self._connection
+        writer = None if connection is None else connection._writer
+        if writer is None:
+            raise RedisConnectionError("not connected: call connect() first")
         writer.write(b"".join(hiredis.pack_command(command) for command in commands))
+
+    async def read(self, count: int) -> list[Any]:
+        """Direct mode: read the next ``count`` replies (error replies as ResponseError).
+
+        Raises:
+            redis.exceptions.ConnectionError: the connection failed or was lost.
+        """
+        connection = self._connection
+        stream = None if connection is None else connection._reader
+        if connection is None or stream is None:
+            raise RedisConnectionError("connection closed")
         replies: list[Any] = []
         parser = self._parser
         try:
-            while len(replies) < len(commands):
+            while len(replies) < count:
                 reply = parser.gets()
                 if reply is not False:
                     replies.append(reply)
