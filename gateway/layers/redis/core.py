@@ -161,7 +161,12 @@ class RedisChannelLayer(BaseChannelLayer):
         """Wait for the next message on ``channel``.
 
         Process-local channels (``new_channel()`` names) must be received in the process that
-        created them. Cancelling a receive loses and reorders nothing.
+        created them, from one event loop at a time. Cancelling a receive loses and reorders
+        nothing. While Redis is unreachable, the call keeps waiting (the reader retries).
+
+        Raises:
+            InvalidChannelName: a bad name, or another process's channel.
+            InvalidState: another event loop already receives this process's channels.
         """
         self.require_valid_channel_name(channel)
         bang = channel.find("!")
@@ -209,7 +214,6 @@ class RedisChannelLayer(BaseChannelLayer):
         state = self._state()
         shard = self.ring.shard(group)
         key = self.group_key(group)
-
         mux = state.mux[shard]
 
         async def add() -> None:
