@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ClassVar
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, markcoroutinefunction
 
 from gateway.db import database_sync_to_async
 from gateway.exceptions import ConfigurationError, StopConsumer, UnknownEventType
@@ -102,14 +102,12 @@ class AsyncConsumer:
     scope: Scope
     channel_layer: Any
     base_send: Callable[[Message], Any]
-    channel_receive: Receive
     # Dispatch-loop state (see the channel_name property); class defaults keep __init__ cheap.
     _channel_name: str | None = None
     _listening: bool = False
     _receiving_directly: bool = False
     _interrupted: bool = False
     _task: asyncio.Task[Any] | None = None
-    _loop: asyncio.AbstractEventLoop
 
     def __init__(self, **initkwargs: Any) -> None:
         """Create an instance, overriding class attributes with ``initkwargs``.
@@ -148,10 +146,12 @@ class AsyncConsumer:
         """
         cls._check_initkwargs(initkwargs)
 
-        async def app(scope: Scope, receive: Receive, send: Send) -> None:
-            consumer = cls(**initkwargs)
-            await consumer(scope, receive, send)
+        # A plain function returning the instance's coroutine, marked as a coroutine function:
+        # no frame of its own stays alive for the whole connection.
+        def app(scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+            return cls(**initkwargs)(scope, receive, send)
 
+        markcoroutinefunction(app)
         app.consumer_class = cls  # type: ignore[attr-defined]
         app.consumer_initkwargs = initkwargs  # type: ignore[attr-defined]
         # Take name and docstring from the class, so the app shows as the consumer in logs.
@@ -177,16 +177,24 @@ class AsyncConsumer:
 
     def _start_listening(self) -> None:
         self._listening = True
-        if self._receiving_directly:
+        if self._receiving_directly and self._task is not None:
             # Read from outside a handler while the dispatch loop waits on the client alone:
             # interrupt that wait so the loop starts waiting on the channel too. The call may
             # come from another thread, so go through the loop.
-            self._loop.call_soon_threadsafe(self._interrupt_direct_receive)
+            self._task.get_loop().call_soon_threadsafe(self._interrupt_direct_receive)
 
     def _interrupt_direct_receive(self) -> None:
         if self._receiving_directly and self._task is not None:
             self._interrupted = True
             self._task.cancel()
+
+    def _was_interrupted(self) -> bool:
+        """After a CancelledError in the direct receive: True if it was only our interruption."""
+        if not self._interrupted:
+            return False
+        self._interrupted = False
+        # uncancel() > 0: somebody else cancelled this task too, and that must go on.
+        return self._task.uncancel() == 0  # type: ignore[union-attr]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one scope: dispatch client and channel-layer messages until the consumer stops.
@@ -198,39 +206,31 @@ class AsyncConsumer:
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         if self.channel_layer is not None:
             self._channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(self.channel_layer.receive, self._channel_name)
         self.base_send = async_to_sync(send) if self._sync else send
+        self._task = asyncio.current_task()
         try:
-            if not self._listening:
-                await self._dispatch_client_only(receive)
+            # Until the channel name is read nobody can send to the channel: wait on the client
+            # alone, in this task (inlined rather than a method: one frame less per connection).
+            while not self._listening:
+                self._receiving_directly = True
+                try:
+                    message = await receive()
+                except asyncio.CancelledError:
+                    if self._was_interrupted():
+                        # ASGI receive callables are queues: an event that had arrived is
+                        # still there for the next call.
+                        break
+                    raise
+                finally:
+                    self._receiving_directly = False
+                await self.dispatch(message)
             await await_many_dispatch([receive, self.channel_receive], self.dispatch)
         except StopConsumer:
             logger.debug("%s stopped", name_that_thing(self))
 
-    async def _dispatch_client_only(self, receive: Receive) -> None:
-        """Dispatch client events, in this task, until the channel name has been read.
-
-        Returns when the consumer should listen on its channel too (never without a layer).
-        """
-        dispatch = self.dispatch
-        self._loop = asyncio.get_running_loop()
-        self._task = asyncio.current_task()
-        while not self._listening:
-            self._receiving_directly = True
-            try:
-                message = await receive()
-            except asyncio.CancelledError:
-                if not self._interrupted:
-                    raise
-                # Our own interruption (see _start_listening). ASGI receive callables are
-                # queues, so the event, if one had arrived, is still there for the next call.
-                self._interrupted = False
-                if self._task.uncancel() > 0:  # type: ignore[union-attr]
-                    raise  # somebody else cancelled us too
-                return
-            finally:
-                self._receiving_directly = False
-            await dispatch(message)
+    async def channel_receive(self) -> Message:
+        """Wait for the next message on this instance's channel (the dispatch loop calls it)."""
+        return await self.channel_layer.receive(self._channel_name)  # type: ignore[no-any-return]
 
     def _get_handler(self, message: Mapping[str, Any]) -> Callable[[Message], Any]:
         """Return the bound handler method for ``message``, or raise UnknownEventType."""

@@ -32,15 +32,49 @@ Send = Callable[[Message], Awaitable[None]]
 INTERNAL_ERROR = 1011
 
 
-class _Progress:
-    """What the instance has sent so far: decides how a failure can still be reported."""
+class _Connection:
+    """One scope's counted ``receive``/``send`` and what it has sent so far.
 
-    __slots__ = ("accepted", "closed", "response_started")
+    One small object per scope instead of two closures and a progress record: it is alive as
+    long as the connection (hours for a WebSocket), so its size counts (docs/performance.md).
+    """
 
-    def __init__(self) -> None:
+    __slots__ = (
+        "_receive",
+        "_send",
+        "accepted",
+        "closed",
+        "events_in",
+        "events_out",
+        "response_started",
+    )
+
+    def __init__(self, receive: Receive, send: Send, counters: metrics.ProtocolMetrics) -> None:
+        self._receive = receive
+        self._send = send
+        self.events_in = counters.events_in
+        self.events_out = counters.events_out
         self.accepted = False
         self.closed = False
         self.response_started = False
+
+    async def receive(self) -> Message:
+        message = await self._receive()
+        self.events_in.inc()
+        return message
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        # websocket.send first: it is nearly every message, and changes no progress flag.
+        if kind != "websocket.send" and kind != "http.response.body":
+            if kind == "websocket.accept":
+                self.accepted = True
+            elif kind == "websocket.close":
+                self.closed = True
+            elif kind == "http.response.start" or kind == "websocket.http.response.start":
+                self.response_started = True
+        await self._send(message)
+        self.events_out.inc()
 
 
 def _describe(scope: Scope) -> str:
@@ -65,28 +99,11 @@ class InstrumentedApplication:
             await self.app(scope, receive, send)
             return
         counters = metrics.for_protocol(protocol)
-        events_in, events_out = counters.events_in, counters.events_out
-        progress = _Progress()
-
-        async def counted_receive() -> Message:
-            message = await receive()
-            events_in.inc()
-            return message
-
-        async def counted_send(message: Message) -> None:
-            kind = message["type"]
-            if kind == "websocket.accept":
-                progress.accepted = True
-            elif kind == "websocket.close":
-                progress.closed = True
-            elif kind == "http.response.start" or kind == "websocket.http.response.start":
-                progress.response_started = True
-            await send(message)
-            events_out.inc()
+        connection = _Connection(receive, send, counters)
 
         counters.scopes_open.inc()
         try:
-            await self.app(scope, counted_receive, counted_send)
+            await self.app(scope, connection.receive, connection.send)
         except ClientDisconnected:
             # The client left while the application was sending: its disconnect event is
             # already queued, so this is the end of the conversation, not a bug.
@@ -94,12 +111,12 @@ class InstrumentedApplication:
         except Exception:
             counters.handler_errors.inc()
             logger.exception("application raised while handling %s", _describe(scope))
-            await self._report_failure(protocol, progress, send)
+            await self._report_failure(protocol, connection, send)
         finally:
             counters.scopes_open.dec()
 
     @staticmethod
-    async def _report_failure(protocol: str, progress: _Progress, send: Send) -> None:
+    async def _report_failure(protocol: str, progress: _Connection, send: Send) -> None:
         # Best effort: the client may already be gone, and that is not a second error.
         try:
             if protocol == "websocket":
