@@ -91,6 +91,8 @@ class MqttAdapter(Adapter):
         dispatcher = Dispatcher(runtime, router, config, identity.client_id, driver)
         driver.on_message = dispatcher.on_message
         driver.on_connection_lost = dispatcher.connection_lost
+        driver.on_release = dispatcher.released
+        driver.on_session_lost = dispatcher.session_lost
         driver.extra_subscriptions = lambda: dispatcher.subscriptions
         try:
             await driver.run(stop)

@@ -188,8 +188,16 @@ class Dispatcher:
             _DROPPED_NO_ROUTE.inc()
             self._ack_now(mid, qos)
             return
+        if qos == 2:
+            entry = self.acks.add_qos2(mid, len(targets))
+            if entry is None:
+                # A re-sent copy of a message handled here or being handled: not again.
+                logger.debug("< duplicate QoS 2 message %d on %r: not delivered again", mid, topic)
+                self._flush_acks()
+                return
+        else:
+            entry = self.acks.add(mid, qos, len(targets)) if qos else None
         event = message_event(topic, payload, qos, retain, dup, properties)
-        entry = self.acks.add(mid, qos, len(targets)) if qos else None
         for key, offline_status in targets:
             offline = offline_status and payload in self._offline
             self._enqueue(key, topic, _Item(self._next_seq(), event, entry, offline))
@@ -203,6 +211,14 @@ class Dispatcher:
         dropped = self.acks.clear()
         if dropped:
             logger.info("connection lost with %d message(s) not acknowledged yet", dropped)
+
+    def released(self, mid: int) -> None:
+        """The broker sent PUBREL for a QoS 2 message (the driver answered PUBCOMP)."""
+        self.acks.released(mid)
+
+    def session_lost(self) -> None:
+        """The broker kept no session for us: it will not send PUBREL for earlier messages."""
+        self.acks.forget_qos2()
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -347,7 +363,8 @@ class Dispatcher:
         self._in_flight -= 1
         if item.entry is not None:
             self.acks.done(item.entry)
-            if item.entry.generation == self.acks.generation:
+            # An entry of a lost connection may still release a QoS 2 copy re-sent since.
+            if item.entry.generation == self.acks.generation or item.entry.qos == 2:
                 self._flush_acks()
         if self._paused and self._in_flight <= self._resume_at:
             self._paused = False

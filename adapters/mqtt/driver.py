@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as paho
+from paho.mqtt import _packet
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -47,8 +48,10 @@ READ_BATCH = 256
 READ_BUFFER = 65536
 MISC_INTERVAL = 1.0
 
-# Fixed headers of PUBACK (type 4) and PUBCOMP (type 7) with remaining length 2 (the mid).
+# Fixed headers of PUBACK (type 4), PUBREC (type 5) and PUBCOMP (type 7) with remaining
+# length 2 (the mid).
 _PUBACK = b"\x40\x02"
+_PUBREC = b"\x50\x02"
 _PUBCOMP = b"\x70\x02"
 
 OnMessage = Callable[[str, bytes, int, bool, bool, int, "dict[str, Any] | None"], None]
@@ -100,8 +103,17 @@ class FastClient(paho.Client):
     (:meth:`_take_publish`), everything else by paho; and :meth:`write_batch` collects
     everything one ``loop_write()`` sends so that the driver sends it with one system call
     instead of one per packet. Hypothesis tests compare the results with paho's own.
+
+    QoS 2, received: paho 2.2 sends PUBREC as soon as a QoS 2 PUBLISH arrives (even with
+    ``manual_ack``) and hands the message over only on PUBREL, so a crash in between loses it:
+    the broker, holding a PUBREC, re-sends only PUBREL. Here a QoS 2 PUBLISH goes to
+    ``on_message`` on arrival like QoS 0/1, with no PUBREC and nothing kept in paho's
+    ``_in_messages``: the caller sends PUBREC once it has handled the message (MQTT 4.3.3,
+    "Method B"), and a PUBREL goes to :attr:`on_pubrel`, which must answer PUBCOMP.
     """
 
+    #: Called with the packet id of every PUBREL received; must send PUBCOMP.
+    on_pubrel: Callable[[int], None] | None = None
     _coalesced: bytearray | None = None
     _rbuf: bytes = b""
     _rpos: int = 0
@@ -225,10 +237,38 @@ class FastClient(paho.Client):
                     del packet[offset]
                     self._protocol = paho.MQTTv311
                     try:
-                        return super()._handle_publish()
+                        return self._handle_publish_as_read()
                     finally:
                         self._protocol = paho.MQTTv5
-        return super()._handle_publish()
+        return self._handle_publish_as_read()
+
+    def _handle_publish_as_read(self) -> MQTTErrorCode:
+        command = self._in_packet["command"]
+        if command & 0x06 != 0x04:
+            return super()._handle_publish()
+        # QoS 2: decoded as paho does, delivered now; PUBREC is the caller's, after handling.
+        result = _packet.decode_publish(command, self._in_packet["packet"], self._protocol)
+        message = paho.MQTTMessage(mid=result.mid, topic=result.topic)
+        message.dup = result.dup
+        message.qos = result.qos
+        message.retain = result.retain
+        message.properties = result.properties
+        message.payload = result.payload
+        message.timestamp = paho.time_func()
+        self._handle_on_message(message)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
+
+    def _handle_pubrel(self) -> MQTTErrorCode:
+        # MQTT 3.6.2 / MQTT 5 3.6.2: the packet id, then (MQTT 5) an optional reason code
+        # and properties, which say nothing a receiver must act on.
+        packet = self._in_packet["packet"]
+        if len(packet) < 2:
+            return MQTTErrorCode.MQTT_ERR_PROTOCOL
+        mid = (packet[0] << 8) | packet[1]
+        logger.debug("< PUBREL (mid %d)", mid)
+        if self.on_pubrel is not None:
+            self.on_pubrel(mid)
+        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 class MqttDriver:
@@ -256,6 +296,10 @@ class MqttDriver:
         self.extra_subscriptions = extra_subscriptions or dict
         self.on_message: OnMessage = _ignore_message
         self.on_connection_lost: Callable[[], None] = lambda: None
+        #: Called with the packet id of each PUBREL (after PUBCOMP is queued).
+        self.on_release: Callable[[int], None] = lambda mid: None
+        #: Called when a CONNACK says the broker kept no session (no PUBREL will come).
+        self.on_session_lost: Callable[[], None] = lambda: None
         self.connected = False
         self.session_present = False
         #: Set once the broker has answered the subscriptions of the current connection.
@@ -307,6 +351,7 @@ class MqttDriver:
         client.on_socket_close = self._on_socket_close
         client.on_socket_register_write = self._on_register_write
         client.on_socket_unregister_write = self._on_unregister_write
+        client.on_pubrel = self._on_pubrel
         properties = None
         if self._v5:
             properties = Properties(PacketTypes.CONNECT)
@@ -417,6 +462,11 @@ class MqttDriver:
             if connack is not None and not connack.done():
                 connack.set_exception(ConnectionRefusedError(f"broker refused: {reason}"))
             return
+        # Decided here, before any PUBLISH of this connection is read, so that its acks are
+        # not dropped for want of a connection.
+        self.connected = True
+        if not flags.session_present:
+            self.on_session_lost()
         self._subscribe_all()
         if connack is not None and not connack.done():
             connack.set_result(bool(flags.session_present))
@@ -487,7 +537,6 @@ class MqttDriver:
         self._sock = sock
         self._writing = False
         self._unsent = b""
-        self._acks = bytearray()
         self._acks = bytearray()
         if not self._reading_paused:
             self._loop.add_reader(sock, self._on_readable)
@@ -579,16 +628,28 @@ class MqttDriver:
     # -- Link: what the dispatcher calls --------------------------------------------------------
 
     def ack(self, mid: int, qos: int) -> None:
-        """Send PUBACK (QoS 1) or PUBCOMP (QoS 2) for a handled message.
+        """Send PUBACK (QoS 1) or PUBREC (QoS 2) for a handled message.
 
-        The packet is built here and queued behind paho's own output, in the one ordered
-        stream the writer sends (paho keeps no state for these acks with ``manual_ack``).
-        MQTT 5 3.4.2.1 / 3.7.2.1: with reason code Success and no properties, the reason code
-        may be left out, which makes both packets identical to MQTT 3.1.1's.
+        The packet is built here and queued in the one ordered stream the writer sends
+        (paho keeps no state for these acks: ``manual_ack``, and :class:`FastClient` for
+        QoS 2). MQTT 5 3.4.2.1 / 3.5.2.1 / 3.7.2.1: with reason code Success and no
+        properties, the reason code may be left out, which makes the packets identical to
+        MQTT 3.1.1's.
         """
-        if not self.connected or self._sock is None:
+        if self.connected:
+            self._queue_ack(_PUBACK if qos == 1 else _PUBREC, mid)
+
+    def _on_pubrel(self, mid: int) -> None:
+        # MQTT 4.3.3: answer PUBREL with PUBCOMP, also for an unknown packet id (a PUBREL
+        # re-sent after a reconnect whose PUBCOMP was lost); the message was handled before
+        # its PUBREC went out.
+        self._queue_ack(_PUBCOMP, mid)
+        self.on_release(mid)
+
+    def _queue_ack(self, header: bytes, mid: int) -> None:
+        if self._sock is None:
             return
-        self._acks += (_PUBACK if qos == 1 else _PUBCOMP) + mid.to_bytes(2, "big")
+        self._acks += header + mid.to_bytes(2, "big")
         if not self._writing:
             self._writing = True
             self._loop.add_writer(self._sock, self._on_writable)

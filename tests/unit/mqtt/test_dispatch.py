@@ -234,3 +234,33 @@ async def test_shutdown_says_shutdown(setup: Any) -> None:
     await until(lambda: link.acks == [1])
     await dispatcher.close()
     assert ("disconnect", "a", "shutdown") in Recorder.log
+
+
+async def test_qos2_copy_resent_while_handled_is_not_delivered_twice(setup: Any) -> None:
+    dispatcher, link = setup
+    feed(dispatcher, "d/a/t", "wait", 5, qos=2)
+    await until(lambda: ("connect", "a") in Recorder.log)
+    dispatcher.connection_lost()
+    # After the reconnect the broker re-sends the PUBLISH (DUP, same packet id).
+    dispatcher.on_message("d/a/t", b"wait", 2, False, True, 5)
+    assert Recorder.gate is not None
+    Recorder.gate.set()
+    await until(lambda: link.acks == [5])  # the PUBREC, once the first copy was handled
+    await until(lambda: dispatcher.in_flight == 0)
+    assert [entry for entry in Recorder.log if entry[0] == "a"] == [("a", "d/a/t", "wait")]
+    # Re-sent again before PUBREL: PUBREC again, still not delivered.
+    feed(dispatcher, "d/a/t", "wait", 5, qos=2)
+    assert link.acks == [5, 5]
+    dispatcher.released(5)
+    feed(dispatcher, "d/a/t", "again", 5, qos=2)  # PUBREL came: a new message
+    await until(lambda: ("a", "d/a/t", "again") in Recorder.log and link.acks == [5, 5, 5])
+
+
+async def test_qos2_ids_are_forgotten_when_the_broker_lost_the_session(setup: Any) -> None:
+    dispatcher, link = setup
+    feed(dispatcher, "d/a/t", "one", 8, qos=2)
+    await until(lambda: link.acks == [8])
+    dispatcher.connection_lost()
+    dispatcher.session_lost()
+    feed(dispatcher, "d/a/t", "two", 8, qos=2)
+    await until(lambda: ("a", "d/a/t", "two") in Recorder.log and link.acks == [8, 8])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import struct
 from typing import Any
@@ -14,7 +15,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from adapters.mqtt.driver import FastClient, properties_of, to_properties
+from adapters.mqtt.config import parse_url
+from adapters.mqtt.driver import FastClient, MqttDriver, properties_of, to_properties
 
 
 def publish_packet(topic: bytes, qos: int, mid: int, props: bytes, payload: bytes) -> bytes:
@@ -30,9 +32,11 @@ def decode(client_class: type[paho.Client], protocol: int, header: int, body: by
     client.on_message = lambda _client, _userdata, message: received.append(message)
     client._in_packet = {"command": header, "packet": bytearray(body)}
     client._handle_publish()
-    if header & 0x06 == 4:  # QoS 2: delivered on PUBREL
+    if header & 0x06 == 4 and client_class is paho.Client:  # paho: delivered on PUBREL
         message = client._in_messages[next(iter(client._in_messages))]
         return message, client._protocol
+    # FastClient delivers QoS 2 at once, and neither keeps it nor answers it.
+    assert not client._in_messages and not client._out_packet
     return received[0], client._protocol
 
 
@@ -44,26 +48,28 @@ def decode(client_class: type[paho.Client], protocol: int, header: int, body: by
     mid=st.integers(1, 65535),
     payload=st.binary(max_size=40),
     retain=st.booleans(),
+    dup=st.booleans(),
     with_props=st.booleans(),
 )
 def test_fast_client_decodes_like_paho(
-    topic: bytes, qos: int, mid: int, payload: bytes, retain: bool, with_props: bool
+    topic: bytes, qos: int, mid: int, payload: bytes, retain: bool, dup: bool, with_props: bool
 ) -> None:
     props = b"\x00"
     if with_props:
         properties = Properties(PacketTypes.PUBLISH)
         properties.ContentType = "text/plain"
         props = properties.pack()
-    header = 0x30 | (qos << 1) | int(retain)
+    header = 0x30 | (qos << 1) | int(retain) | (0x08 if dup and qos else 0)
     body = publish_packet(topic, qos, mid, props, payload)
     ours, protocol = decode(FastClient, paho.MQTTv5, header, body)
     theirs, _ = decode(paho.Client, paho.MQTTv5, header, body)
     assert protocol == paho.MQTTv5  # restored after the shortcut
-    assert (ours.topic, ours.payload, ours.qos, ours.retain, ours.mid) == (
+    assert (ours.topic, ours.payload, ours.qos, ours.retain, ours.dup, ours.mid) == (
         theirs.topic,
         theirs.payload,
         theirs.qos,
         theirs.retain,
+        theirs.dup,
         theirs.mid,
     )
     assert properties_of(ours.properties) == properties_of(theirs.properties)
@@ -189,3 +195,76 @@ def test_fast_read_path_matches_paho(protocol: int, specs: list[Any]) -> None:
         header = 0x30 | (flags & 0x09) | (qos << 1)
         data += bytes([header]) + length + body
     assert read_all(FastClient, protocol, data) == read_all(paho.Client, protocol, data)
+
+
+class Wire:
+    """A driver on one end of a socket pair; the test plays the broker on the other."""
+
+    def __init__(self, protocol: str) -> None:
+        config = parse_url(f"mqtt://127.0.0.1:1?client_id=t&protocol={protocol}")
+        self.driver = MqttDriver(config, "t", ["d/#"])
+        self.messages: list[tuple[str, bytes, int, bool, int]] = []
+        self.released: list[int] = []
+        self.driver.on_message = lambda topic, payload, qos, retain, dup, mid, props: (
+            self.messages.append((topic, payload, qos, dup, mid))
+        )
+        self.driver.on_release = self.released.append
+        self.ours, self.broker = socket.socketpair()
+        self.ours.setblocking(False)
+        self.broker.setblocking(False)
+        client = self.driver.client
+        client._sock = self.ours
+        self.driver._on_socket_open(client, None, self.ours)
+        self.driver.connected = True
+
+    async def send(self, data: bytes) -> None:
+        self.broker.sendall(data)
+        for _ in range(50):
+            await asyncio.sleep(0)
+
+    async def written(self) -> bytes:
+        for _ in range(50):
+            await asyncio.sleep(0)
+        try:
+            return self.broker.recv(4096)
+        except BlockingIOError:
+            return b""
+
+    def close(self) -> None:
+        self.driver._on_socket_close(self.driver.client, None, self.ours)
+        self.driver.client._sock = None
+        self.ours.close()
+        self.broker.close()
+
+
+@pytest.mark.parametrize(("protocol", "props"), [("5", b"\x00"), ("3.1.1", b"")])
+async def test_qos2_delivered_on_publish_pubrec_after_ack_pubcomp_on_pubrel(
+    protocol: str, props: bytes
+) -> None:
+    wire = Wire(protocol)
+    try:
+        await wire.send(frame(0x34, publish_packet(b"d/1/t", 2, 0x0102, props, b"hi")))
+        assert wire.messages == [("d/1/t", b"hi", 2, False, 0x0102)]
+        assert await wire.written() == b""  # no PUBREC before the handler returned
+        await wire.send(frame(0x3C, publish_packet(b"d/1/t", 2, 0x0102, props, b"hi")))
+        assert wire.messages[-1] == ("d/1/t", b"hi", 2, True, 0x0102)  # the dispatcher dedupes
+        wire.driver.ack(0x0102, 2)
+        assert await wire.written() == b"\x50\x02\x01\x02"  # PUBREC
+        pubrel = b"\x01\x02\x00\x00" if protocol == "5" else b"\x01\x02"  # MQTT 5: reason, props
+        await wire.send(frame(0x62, pubrel))
+        assert await wire.written() == b"\x70\x02\x01\x02"  # PUBCOMP
+        assert wire.released == [0x0102]
+        wire.driver.ack(9, 1)
+        assert await wire.written() == b"\x40\x02\x00\x09"  # PUBACK still for QoS 1
+    finally:
+        wire.close()
+
+
+async def test_pubrel_for_an_unknown_id_is_answered() -> None:
+    wire = Wire("5")
+    try:
+        await wire.send(frame(0x62, b"\x00\x2a"))
+        assert await wire.written() == b"\x70\x02\x00\x2a"
+        assert wire.released == [42]
+    finally:
+        wire.close()
