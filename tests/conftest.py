@@ -7,8 +7,15 @@ import socket
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# No per-example deadline: the suite must not assert timing, and a loaded CI machine is slow.
+settings.register_profile(
+    "gateway", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("gateway")
 
 
 def service_answers(host: str, port: int, timeout: float = 1.0) -> bool:
