@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import uvicorn
 
 from adapters.web.instrument import InstrumentedApplication
+from adapters.web.protocol import LeanWebSocketProtocol
 from gateway.exceptions import ConfigurationError
 from gateway.runtime import ASGIApp
 from gateway.server import Adapter
@@ -34,7 +35,8 @@ logger = logging.getLogger(__name__)
 #: uvicorn's WebSocket implementation. "websockets-sansio" drives the websockets library's
 #: sans-I/O protocol straight from asyncio's data_received (no reader task per connection):
 #: it closes oversized messages with 1009 like the others and costs the least CPU and memory
-#: per connection (docs/performance.md).
+#: per connection (docs/performance.md). We run it as LeanWebSocketProtocol, the same
+#: protocol with ~3 KB less state per connection (adapters/web/protocol.py).
 WS_IMPLEMENTATION = "websockets-sansio"
 # Heroku's router closes a WebSocket after 55 s without traffic; a ping every 20 s keeps
 # idle chat tabs connected.
@@ -155,7 +157,7 @@ class WebAdapter(Adapter):
         return uvicorn.Config(
             InstrumentedApplication(application),
             http="auto",  # httptools when installed, else h11
-            ws=WS_IMPLEMENTATION,
+            ws=LeanWebSocketProtocol,
             ws_max_size=self.max_message_size,
             ws_ping_interval=WS_PING_INTERVAL,
             ws_ping_timeout=WS_PING_INTERVAL,

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from adapters.web import WebAdapter
 from adapters.web.adapter import GC_THRESHOLDS, bind_socket
+from adapters.web.protocol import LeanWebSocketProtocol
 from gateway.exceptions import ConfigurationError
 
 SETTINGS = SimpleNamespace(
@@ -34,7 +35,7 @@ def test_from_settings_reads_django_settings_and_options_win() -> None:
 def test_uvicorn_config_uses_the_max_size_and_no_own_logging_or_lifespan() -> None:
     config = WebAdapter(max_message_size=4096).uvicorn_config(lambda *a: None)  # type: ignore[arg-type,return-value]
     assert config.ws_max_size == 4096
-    assert config.ws == "websockets-sansio"
+    assert config.ws is LeanWebSocketProtocol
     assert config.lifespan == "off"
     assert config.log_config is None
 
