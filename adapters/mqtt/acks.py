@@ -1,6 +1,6 @@
 """Acknowledge QoS 1/2 messages after handling, in the order they arrived (pure).
 
-MQTT 3.1.1 4.6 / MQTT 5 4.6: a client MUST send PUBACK (QoS 1) and PUBREC/PUBCOMP (QoS 2)
+MQTT 3.1.1 4.6 / MQTT 5 4.6: a client MUST send PUBACK (QoS 1) and PUBREC (QoS 2)
 packets "in the order in which the corresponding PUBLISH packets were received". Handlers of
 different devices finish in any order, so each message gets an :class:`AckEntry` in arrival
 order; :meth:`AckQueue.ready` releases the acknowledgements from the head while the head is done.

@@ -245,6 +245,7 @@ def parse_url(url: str) -> MqttConfig:
         "session_expiry",
         "shared_group",
         "receive_maximum",
+        "subscribe_qos",
     }
     unknown = sorted(set(query) - known)
     if unknown:

@@ -14,7 +14,9 @@ A device's pump feeds its backlog, in order, into the device's scope on the
 there is none). ``deliver()`` returns a "handled" future; when it resolves the message's
 :class:`~adapters.mqtt.acks.AckEntry` is marked done and every acknowledgement that is now at
 the head of the :class:`~adapters.mqtt.acks.AckQueue` is sent. So a QoS 1/2 message is
-acknowledged only after its handler returned, and acknowledgements leave in arrival order.
+acknowledged (PUBACK / PUBREC) only after its handler returned, and acknowledgements leave in
+arrival order. A QoS 2 PUBLISH re-sent with a packet id that is still held (handled or being
+handled, no PUBREL yet) is not delivered again, only acknowledged (MQTT 4.3.3).
 
 - The handler raised: the runtime logged it; the message is acknowledged anyway (a message
   that always fails must not be redelivered forever). Events queued behind it in that dead

@@ -58,24 +58,36 @@ def expected(root: str, count: int, devices: int) -> set[tuple[str, str]]:
     return {(f"d{i}", str(n)) for i in range(devices) for n in range(count)}
 
 
+@pytest.mark.parametrize(
+    ("qos", "options"), [(1, ""), (2, "&subscribe_qos=2"), (2, "&subscribe_qos=2&protocol=3.1.1")]
+)
 async def test_sigkill_mid_stream_loses_nothing(
-    mqtt_url: str, root: str, devices: Any, adapter_processes: Any, tmp_path: Path
+    mqtt_url: str,
+    root: str,
+    devices: Any,
+    adapter_processes: Any,
+    tmp_path: Path,
+    qos: int,
+    options: str,
 ) -> None:
     database = tmp_path / "db.sqlite3"
-    adapter = adapter_processes(f"{mqtt_url}?client_id={root}-gw")  # persistent session
+    # Persistent session; at QoS 2 the PUBREC goes out only after the handler returned.
+    adapter = adapter_processes(f"{mqtt_url}?client_id={root}-gw{options}")
     adapter.start()
     sender = devices(f"{root}-sender")
-    # The first message waits for the subscription (QoS 1 is queued for the session after).
-    await until(lambda: sender.publish(f"{root}/devices/d0/t", "0") or processed(database, root))
+    # The first message waits for the subscription (QoS 1/2 is queued for the session after).
+    await until(
+        lambda: sender.publish(f"{root}/devices/d0/t", "0", qos) or processed(database, root)
+    )
     for n in range(1, 150):
         for i in range(4):
             if (i, n) != (0, 0):
-                sender.client.publish(f"{root}/devices/d{i}/t", str(n), qos=1)
+                sender.client.publish(f"{root}/devices/d{i}/t", str(n), qos=qos)
         if n == 40:
             await until(lambda: len(processed(database, root)) >= 40)
             adapter.kill()
     for i in range(1, 4):
-        sender.publish(f"{root}/devices/d{i}/t", "0")
+        sender.publish(f"{root}/devices/d{i}/t", "0", qos)
     # Messages published while the adapter is dead wait in its persistent session.
     adapter.start()
     await until(lambda: expected(root, 150, 4) <= set(processed(database, root)), timeout=90)

@@ -25,12 +25,13 @@ def test_plain_url_defaults() -> None:
 def test_credentials_client_id_and_options() -> None:
     config = parse_url(
         "mqtt://us%40er:p%3Ass@127.0.0.1:1884/?client_id=gw-1&protocol=3.1.1&keepalive=30"
-        "&clean_start=1&session_expiry=0&shared_group=workers&receive_maximum=50"
+        "&clean_start=1&session_expiry=0&shared_group=workers&receive_maximum=50&subscribe_qos=2"
     )
     assert (config.username, config.password) == ("us@er", "p:ss")
     assert (config.port, config.client_id, config.protocol) == (1884, "gw-1", MQTT_V311)
     assert (config.keepalive, config.clean_start, config.session_expiry) == (30, True, 0)
     assert (config.shared_group, config.receive_maximum) == ("workers", 50)
+    assert config.subscribe_qos == 2
     assert not config.persistent
 
 
