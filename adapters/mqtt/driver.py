@@ -11,8 +11,10 @@ reconnect with capped exponential backoff and jitter, acknowledgements (``manual
 paho never acks by itself), publishes with their outcome, and read pausing for back-pressure.
 It implements :class:`adapters.mqtt.dispatch.Link`.
 
-The TCP connect and TLS handshake run in ``client.reconnect()``, which blocks; paho bounds it
-with ``connect_timeout`` (5 s). On loopback or a LAN that is well under a millisecond.
+paho opens the connection in ``client.reconnect()``, blocking: name lookup, TCP connect and
+TLS handshake, each bounded by its ``connect_timeout`` (5 s). Here that part runs in a worker
+thread (:meth:`FastClient.open_socket`) and ``reconnect()`` gets the open socket, so the event
+loop keeps serving while a broker is slow or unreachable.
 """
 
 from __future__ import annotations
@@ -114,9 +116,34 @@ class FastClient(paho.Client):
 
     #: Called with the packet id of every PUBREL received; must send PUBCOMP.
     on_pubrel: Callable[[int], None] | None = None
+    _opened: Any = None
     _coalesced: bytearray | None = None
     _rbuf: bytes = b""
     _rpos: int = 0
+
+    def open_socket(self) -> Any:
+        """Open the connection as ``reconnect()`` would: name lookup, TCP connect and TLS
+        handshake (with paho's host name check). Blocks: call it in a worker thread, then
+        :meth:`reconnect_on`.
+
+        Raises:
+            OSError: the broker cannot be reached or the TLS handshake failed.
+        """
+        return self._create_socket()
+
+    def reconnect_on(self, sock: Any) -> MQTTErrorCode:
+        """``reconnect()`` over a socket from :meth:`open_socket` (does not block)."""
+        self._opened = sock
+        try:
+            return self.reconnect()
+        finally:
+            if self._opened is not None:  # reconnect() failed before taking it
+                self._opened = None
+                sock.close()
+
+    def _create_socket(self) -> Any:
+        sock, self._opened = self._opened, None
+        return sock if sock is not None else super()._create_socket()
 
     @property
     def buffered(self) -> bool:
@@ -321,7 +348,7 @@ class MqttDriver:
         self._subscribing: dict[int, list[str]] = {}
         self.client = self._build_client()
 
-    def _build_client(self) -> paho.Client:
+    def _build_client(self) -> FastClient:
         config = self.config
         client = FastClient(
             CallbackAPIVersion.VERSION2,
@@ -383,6 +410,8 @@ class MqttDriver:
                 try:
                     await self._connect_once(stopping)
                 except (OSError, TimeoutError, ConnectionError) as exc:
+                    if stop.is_set():
+                        break
                     log = logger.debug if outage else logger.warning
                     log(
                         "cannot connect to MQTT broker %s: %s; retrying (backoff up to %.0fs)",
@@ -414,7 +443,13 @@ class MqttDriver:
     async def _connect_once(self, stopping: asyncio.Future[Any]) -> None:
         self._connack = self._loop.create_future()
         self._lost = self._loop.create_future()
-        rc = self.client.reconnect()
+        opening = self._loop.run_in_executor(None, self.client.open_socket)
+        await asyncio.wait([opening, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if not opening.done():
+            # The thread ends by itself within paho's connect timeout; close what it opens.
+            opening.add_done_callback(_close_opened)
+            raise ConnectionError("stopping")
+        rc = self.client.reconnect_on(opening.result())
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise ConnectionError(paho.error_string(rc))
         timeout = max(10.0, float(self.config.keepalive))
@@ -705,6 +740,12 @@ class MqttDriver:
             if self._sock is not None:
                 self._loop.add_reader(self._sock, self._on_readable)
                 self._loop.call_soon(self._on_readable)
+
+
+def _close_opened(opening: asyncio.Future[Any]) -> None:
+    """Close a socket opened for a connect attempt that was given up."""
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result().close()
 
 
 def _ignore_message(*args: Any) -> None:
