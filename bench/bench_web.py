@@ -12,7 +12,8 @@ Three measurements, each against both servers serving the same two consumers
 Server CPU is utime+stime of the server process from /proc/<pid>/stat, over the measured
 window only; the load generator runs in this process and is not counted. Run with
 `BENCH=web make bench`, or directly. Environment: BENCH_WEB_SECONDS (default 5),
-BENCH_WEB_IDLE (default 10000), BENCH_WEB_SIDES (default "ours,reference").
+BENCH_WEB_IDLE (default 10000), BENCH_WEB_SIDES (default "ours,reference,bare").
+bench/web_reference/overhead.py measures our consumer stack alone, in process.
 """
 
 from __future__ import annotations
