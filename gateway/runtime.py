@@ -169,14 +169,33 @@ class ScopeHandle:
             ScopeClosed: the scope is closing or its instance has ended (also when that happens
                 while waiting for room). Open a new scope for the key and deliver again.
         """
+        handled = self.deliver_nowait(message)
+        if handled is None:
+            await self._wait_for_room()
+            handled = self._put(message)
+        return handled
+
+    def deliver_nowait(self, message: Message) -> asyncio.Future[None] | None:
+        """Queue an event if there is room now, without awaiting (no coroutine per event).
+
+        Returns:
+            The "handled" future, as :meth:`deliver` returns it; or None when the scope's queue
+            or the runtime is full: nothing was queued, ``await deliver(message)`` instead.
+
+        Raises:
+            ScopeClosed: the scope is closing or its instance has ended.
+        """
         if self._closing or self._ended:
             raise ScopeClosed(f"{self._description} is closed: open a new scope for this key")
         runtime = self._runtime
         if len(self._queue) >= runtime.queue_size or runtime._in_flight >= runtime.max_in_flight:
-            await self._wait_for_room()
+            return None
+        return self._put(message)
+
+    def _put(self, message: Message) -> asyncio.Future[None]:
         handled: asyncio.Future[None] = self._loop.create_future()
         self._queue.append((message, handled))
-        runtime._in_flight += 1
+        self._runtime._in_flight += 1
         self._last_activity = self._loop.time()
         self._events_in.inc()
         getter = self._getter

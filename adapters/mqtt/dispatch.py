@@ -299,7 +299,8 @@ class Dispatcher:
                 if handle is None or handle.closed:
                     handle = await self._scope_for(device)
                 try:
-                    handled = await handle.deliver(item.event)
+                    # Most of the time there is room: no coroutine for this message.
+                    handled = handle.deliver_nowait(item.event) or await handle.deliver(item.event)
                 except ScopeClosed:
                     await handle.wait_closed()
                     continue
