@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -71,44 +71,56 @@ def _header_bytes(value: bytes | str) -> bytes:
 async def await_many_dispatch(
     consumer_callables: Sequence[Callable[[], Awaitable[Any]]],
     dispatch: Callable[[Any], Awaitable[Any]],
+    *,
+    read_ahead: Collection[int] = (),
 ) -> None:
     """Wait on several receive callables at once and dispatch their results one at a time.
 
     Each callable is called again only once ``dispatch`` has returned for its previous
-    message (the ASGI server's flow control and the runtime's "handled" rely on that).
-    Messages that are ready at the same time are dispatched round-robin in the order of
-    ``consumer_callables``. Dispatch is sequential: a slow handler delays the next message of
-    the same consumer, never another consumer.
+    message (the ASGI server's flow control and the runtime's "handled" rely on that), unless
+    its index is in ``read_ahead``: those are called again as soon as their message has been
+    handed over, so at most one message waits per callable. Messages that are ready at the same
+    time are dispatched round-robin in the order of ``consumer_callables``. Dispatch is
+    sequential: a slow handler delays the next message of the same consumer, never another
+    consumer.
 
     Returns when ``dispatch`` raises (``StopConsumer`` included, which the caller catches) or
     a receive callable raises. Either way every pending receive is cancelled and awaited before
-    the exception propagates, so no task outlives the consumer.
+    the exception propagates, so no task outlives the consumer (a message read ahead and not
+    dispatched yet is dropped, like a message a cancelled receive had already taken).
 
     Args:
         consumer_callables: coroutine functions taking no arguments, e.g. ``[receive,
             channel_receive]``.
         dispatch: coroutine function called with each message.
+        read_ahead: indices of callables that may be called before their previous message
+            has been dispatched (a channel layer's receive: it saves a task switch per message).
     """
-    if len(consumer_callables) == 1:
+    if len(consumer_callables) == 1 and not read_ahead:
         # One source needs no task at all: await it in the caller's task.
         receive = consumer_callables[0]
         while True:
             await dispatch(await receive())
-    await _Pumps(consumer_callables).run(dispatch)
+    await _Pumps(consumer_callables, read_ahead).run(dispatch)
 
 
 class _Pumps:
     """One long-lived task per receive callable, handing messages to the dispatching task.
 
     Cheaper than a new task per message (as Channels does): a message costs two future
-    hand-offs (pump → dispatcher, dispatcher → pump) and no task creation.
+    hand-offs (pump → dispatcher, dispatcher → pump), one for a read-ahead pump whose
+    dispatcher keeps up, and no task creation.
     """
 
-    def __init__(self, receivers: Sequence[Callable[[], Awaitable[Any]]]) -> None:
+    def __init__(
+        self, receivers: Sequence[Callable[[], Awaitable[Any]]], read_ahead: Collection[int]
+    ) -> None:
         self.loop = asyncio.get_running_loop()
         self.receivers = receivers
-        # Per source: the message handed over and not dispatched yet (_EMPTY if none), and
-        # the future its pump waits on until that message has been dispatched.
+        self.read_ahead = [index in read_ahead for index in range(len(receivers))]
+        # Per source: the message handed over and not taken yet (_EMPTY if none), and the
+        # future its pump waits on: until that message has been dispatched, or for a
+        # read-ahead pump holding the next message, until the slot has been taken.
         self.ready: list[Any] = [_EMPTY] * len(receivers)
         self.acks: list[asyncio.Future[None] | None] = [None] * len(receivers)
         self.wakeup: asyncio.Future[None] | None = None
@@ -117,22 +129,36 @@ class _Pumps:
         if self.wakeup is not None and not self.wakeup.done():
             self.wakeup.set_result(None)
 
+    def _release(self, index: int) -> None:
+        ack = self.acks[index]
+        if ack is not None and not ack.done():
+            ack.set_result(None)
+
     async def _pump(self, index: int) -> None:
         receive = self.receivers[index]
+        read_ahead = self.read_ahead[index]
+        ready = self.ready
         create_future = self.loop.create_future
         while True:
             message = await receive()
-            self.ready[index] = message
-            ack = self.acks[index] = create_future()
-            self._wake()
-            await ack
+            if read_ahead:
+                if ready[index] is not _EMPTY:  # the previous one has not been taken yet
+                    ack = self.acks[index] = create_future()
+                    await ack
+                ready[index] = message
+                self._wake()
+            else:
+                ready[index] = message
+                ack = self.acks[index] = create_future()
+                self._wake()
+                await ack
 
     async def run(self, dispatch: Callable[[Any], Awaitable[Any]]) -> None:
         pumps = [asyncio.ensure_future(self._pump(index)) for index in range(len(self.receivers))]
         for pump in pumps:
             # A pump only ends by raising: wake the dispatcher so it re-raises the error.
             pump.add_done_callback(self._wake)
-        ready, acks = self.ready, self.acks
+        ready, read_ahead = self.ready, self.read_ahead
         try:
             while True:
                 dispatched = False
@@ -140,8 +166,12 @@ class _Pumps:
                     message = ready[index]
                     if message is not _EMPTY:
                         ready[index] = _EMPTY
-                        await dispatch(message)
-                        acks[index].set_result(None)  # type: ignore[union-attr]
+                        if read_ahead[index]:
+                            self._release(index)
+                            await dispatch(message)
+                        else:
+                            await dispatch(message)
+                            self._release(index)
                         dispatched = True
                     elif pump.done():
                         pump.result()  # raises the receive callable's exception

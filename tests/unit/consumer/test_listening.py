@@ -113,3 +113,18 @@ async def test_without_a_layer_there_is_no_channel_name(settings):
     assert consumer.channel_name is None
     assert await client.ask({"type": "test.ping"}) == {"type": "test.pong"}
     await client.stop()
+
+
+async def test_a_burst_on_the_channel_is_dispatched_in_order_between_client_events(layer):
+    consumer = PingConsumer()
+    client = Client(consumer)
+    assert await client.ask({"type": "test.ping"}) == {"type": "test.pong"}
+    name = consumer.channel_name
+    for index in range(30):
+        await layer.send(name, {"type": "layer.hello", "text": str(index)})
+    client.input.put_nowait({"type": "test.ping"})
+    replies = [await asyncio.wait_for(client.output.get(), 5) for _ in range(31)]
+    texts = [reply["text"] for reply in replies if reply["type"] == "test.from_layer"]
+    assert texts == [str(index) for index in range(30)]
+    assert {"type": "test.pong"} in replies
+    await client.stop()

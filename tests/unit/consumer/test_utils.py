@@ -152,16 +152,22 @@ async def test_cancelling_the_loop_cancels_the_receives_and_propagates() -> None
     assert receive.cancelled
 
 
+def recorder(seen: list[object], stop_after: int):
+    """A dispatch coroutine that records messages and stops after ``stop_after`` of them."""
+
+    async def dispatch(message: object) -> None:
+        seen.append(message)
+        if len(seen) == stop_after:
+            raise StopConsumer
+
+    return dispatch
+
+
 async def test_a_busy_client_does_not_starve_the_layer() -> None:
     client: asyncio.Queue[object] = asyncio.Queue()
     layer: asyncio.Queue[object] = asyncio.Queue()
     seen: list[object] = []
-
-    async def dispatch(message: object) -> None:
-        seen.append(message)
-        if len(seen) == 50:
-            raise StopConsumer
-
+    dispatch = recorder(seen, 50)
     for index in range(100):
         client.put_nowait(index)
     layer.put_nowait("from the layer")
@@ -169,3 +175,78 @@ async def test_a_busy_client_does_not_starve_the_layer() -> None:
         await await_many_dispatch([queue_receiver(client), queue_receiver(layer)], dispatch)
     # Ready messages are taken round-robin: the layer's comes right after the first client one.
     assert seen[:3] == [0, "from the layer", 1]
+
+
+class CountingReceiver:
+    """Hands out 0, 1, 2, ... from a queue and counts how often it was called."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[object] = asyncio.Queue()
+        self.calls = 0
+
+    async def __call__(self) -> object:
+        self.calls += 1
+        return await self.queue.get()
+
+
+async def test_a_callable_is_called_again_only_after_its_message_was_dispatched() -> None:
+    client = CountingReceiver()
+    calls_during_dispatch: list[int] = []
+
+    async def dispatch(message: object) -> None:
+        await asyncio.sleep(0)
+        calls_during_dispatch.append(client.calls)
+        if message == 2:
+            raise StopConsumer
+
+    for index in range(3):
+        client.queue.put_nowait(index)
+    with pytest.raises(StopConsumer):
+        await await_many_dispatch([client, PendingReceive()], dispatch)
+    assert calls_during_dispatch == [1, 2, 3]
+
+
+async def test_a_read_ahead_callable_holds_at_most_one_message_while_dispatch_runs() -> None:
+    layer = CountingReceiver()
+    release = asyncio.Event()
+    seen: list[object] = []
+
+    async def dispatch(message: object) -> None:
+        seen.append(message)
+        if message == 0:
+            await release.wait()  # a slow handler: the layer is read ahead meanwhile
+        if message == 4:
+            raise StopConsumer
+
+    for index in range(5):
+        layer.queue.put_nowait(index)
+    runner = asyncio.create_task(
+        await_many_dispatch([PendingReceive(), layer], dispatch, read_ahead=(1,))
+    )
+    while layer.calls < 3:
+        await asyncio.sleep(0)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    # Message 0 is being dispatched, 1 is handed over, 2 is held by the pump: no more taken.
+    assert layer.calls == 3
+    assert layer.queue.qsize() == 2
+    release.set()
+    with pytest.raises(StopConsumer):
+        await runner
+    assert seen == [0, 1, 2, 3, 4]
+
+
+async def test_read_ahead_keeps_the_order_of_every_source() -> None:
+    client: asyncio.Queue[object] = asyncio.Queue()
+    layer: asyncio.Queue[object] = asyncio.Queue()
+    seen: list[object] = []
+    dispatch = recorder(seen, 40)
+    for index in range(20):
+        client.put_nowait(("client", index))
+        layer.put_nowait(("layer", index))
+    with pytest.raises(StopConsumer):
+        await await_many_dispatch(
+            [queue_receiver(client), queue_receiver(layer)], dispatch, read_ahead=(1,)
+        )
+    for source in ("client", "layer"):
+        assert [index for name, index in seen if name == source] == list(range(20))
