@@ -49,7 +49,7 @@ def get_handler_name(message: Mapping[str, Any]) -> str:
         UnknownEventType: the message has no string ``type``, or the type starts with an
             underscore or a dot (either would reach private methods).
     """
-    message_type = message.get("type")
+    message_type: Any = message.get("type")
     try:
         # Hot path: every event of every consumer comes through here.
         return _handler_names[message_type]
