@@ -8,10 +8,13 @@ the web adapter's instrument wrapper, with an ``asyncio.Queue`` standing in for 
 - ``cpu``: 50 connections echo N messages each, one in flight per connection (a reply
   queues the next message for the next loop iteration, as a network round trip would);
   reports process CPU µs per message for the consumer and for a raw ASGI echo app.
+- ``broadcast``: 50 connections join the benchmark's BroadcastConsumer group; one of them
+  posts N messages, with up to 8 in flight, and every member receives each one; reports
+  process CPU µs per delivery (the consumer, the in-memory layer and the wrapper, no socket).
 - ``memory``: 2,000 connections accepted and left idle; reports the Python heap per
   connection (tracemalloc) for both apps, and the allocation sites that hold the most.
 
-Usage: DEBUG=1 python bench/web_reference/overhead.py [cpu|memory]
+Usage: DEBUG=1 python bench/web_reference/overhead.py [cpu|broadcast|memory]
 """
 
 from __future__ import annotations
@@ -94,6 +97,50 @@ async def cpu(app: Any) -> float:
     return (time.process_time() - started) / (CONNECTIONS * MESSAGES) * 1e6
 
 
+async def broadcast(app: Any) -> float:
+    """Process CPU µs per broadcast delivery (BroadcastConsumer, in-memory layer)."""
+    loop = asyncio.get_running_loop()
+    accepted = asyncio.Semaphore(0)
+    queues: list[asyncio.Queue[dict[str, Any]]] = [asyncio.Queue() for _ in range(CONNECTIONS)]
+    sender = queues[0]
+    state = {"deliveries": 0, "posted": 0}
+    window = 8
+
+    def post() -> None:
+        if state["posted"] < MESSAGES:
+            state["posted"] += 1
+            sender.put_nowait({"type": "websocket.receive", "text": TEXT})
+
+    def connection_send(queue: asyncio.Queue[dict[str, Any]]) -> Any:
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "websocket.accept":
+                accepted.release()
+                return
+            state["deliveries"] += 1
+            if queue is sender:  # the poster's own copy came back: one more may go out
+                loop.call_soon(post)
+
+        return send
+
+    scope = dict(SCOPE, path="/broadcast/", raw_path=b"/broadcast/")
+    tasks = []
+    for queue in queues:
+        queue.put_nowait({"type": "websocket.connect"})
+        tasks.append(asyncio.create_task(app(dict(scope), queue.get, connection_send(queue))))
+    for _ in queues:
+        await accepted.acquire()
+    started = time.process_time()
+    for _ in range(window):
+        post()
+    while state["deliveries"] < MESSAGES * CONNECTIONS:
+        await asyncio.sleep(0.01)
+    elapsed = time.process_time() - started
+    for queue in queues:
+        queue.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    await asyncio.gather(*tasks)
+    return elapsed / state["deliveries"] * 1e6
+
+
 async def memory(app: Any) -> tuple[float, list[tuple[int, str]]]:
     """Python heap bytes per idle connection, and the top allocation sites per connection."""
     accepted = asyncio.Semaphore(0)
@@ -117,6 +164,10 @@ async def memory(app: Any) -> tuple[float, list[tuple[int, str]]]:
 
 
 async def main(what: str) -> None:
+    if what == "broadcast":
+        per_delivery = await broadcast(InstrumentedApplication(application))
+        sys.stdout.write(f"BroadcastConsumer: {per_delivery:.2f} µs CPU per delivery\n")
+        return
     apps = {"raw ASGI echo": raw_echo, "EchoConsumer": application}
     for name, app in apps.items():
         wrapped = InstrumentedApplication(app)

@@ -1,7 +1,9 @@
 """InMemoryChannelLayer: the channel layer of one process, as Channels' in-memory layer.
 
 Use it for tests and for ``runadapter all`` (every adapter in one process). Messages are
-deep-copied on send, so a receiver never shares mutable state with the sender.
+copied on send, so a receiver never shares mutable state with the sender: a message
+whose values are all immutable scalars gets a shallow ``dict`` copy (nothing inside it can
+change), any other a ``deepcopy``. ``group_send`` makes that decision once, not per member.
 
 Unlike Channels' in-memory layer, no call scans all channels or groups: send, receive,
 new_channel and group_send cost the same whatever the number of other channels and groups
@@ -14,7 +16,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from copy import deepcopy
 from typing import Any, ClassVar
 
@@ -24,6 +26,24 @@ from gateway.layers.buffers import ChannelBuffers
 from gateway.metrics import layer_messages
 
 logger = logging.getLogger(__name__)
+
+Message = dict[str, Any]
+
+# Exact types only: a subclass of str could carry mutable attributes, so it gets deepcopy.
+_IMMUTABLE_SCALARS = frozenset({str, bytes, int, float, bool, type(None)})
+
+
+def message_copier(message: Message) -> Callable[[Message], Message]:
+    """Return the cheapest function that copies ``message`` with nothing shared but immutables.
+
+    ``dict`` when every value is an immutable scalar (str, bytes, int, float, bool, None):
+    the copy then shares only values nobody can change, as ``deepcopy`` would in effect.
+    ``deepcopy`` otherwise (lists, dicts, any other object).
+    """
+    for value in message.values():
+        if type(value) not in _IMMUTABLE_SCALARS:
+            return deepcopy
+    return dict
 
 
 class InMemoryChannelLayer(BaseChannelLayer):
@@ -71,7 +91,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self.require_valid_channel_name(channel)
         self._buffers.put(
             channel,
-            deepcopy(message),
+            message_copier(message)(message),
             time.monotonic() + self.expiry,
             self.get_capacity(channel),
         )
@@ -139,12 +159,14 @@ class InMemoryChannelLayer(BaseChannelLayer):
         now = time.monotonic()
         self._drop_expired_members(group, members, now)
         expires_at = now + self.expiry
+        copy = message_copier(message)
+        put = self._buffers.put
+        # Without per-channel patterns every member has the default capacity: no lookup each.
+        capacity = None if self.channel_capacity else self.capacity
         full = 0
         for channel in list(members):
             try:
-                self._buffers.put(
-                    channel, deepcopy(message), expires_at, self.get_capacity(channel)
-                )
+                put(channel, copy(message), expires_at, capacity or self.get_capacity(channel))
             except ChannelFull:
                 full += 1
         if full:
