@@ -224,12 +224,25 @@ class AsyncConsumer:
                 finally:
                     self._receiving_directly = False
                 await self.dispatch(message)
-            # The channel is read ahead (one message): a task switch less per layer message.
-            await await_many_dispatch(
-                [receive, self.channel_receive], self.dispatch, read_ahead=(1,)
-            )
+            poller = self._channel_poller()
+            if poller is not None:
+                # The layer can be polled: the channel is read in this task, no hand-off.
+                await await_many_dispatch([receive], self.dispatch, pollers=(poller,))
+            else:
+                # The channel is read ahead (one message): a task switch less per message.
+                await await_many_dispatch(
+                    [receive, self.channel_receive], self.dispatch, read_ahead=(1,)
+                )
         except StopConsumer:
             logger.debug("%s stopped", name_that_thing(self))
+
+    def _channel_poller(self) -> _ChannelPoller | None:
+        layer = self.channel_layer
+        if type(self).channel_receive is AsyncConsumer.channel_receive and "poll" in getattr(
+            layer, "extensions", ()
+        ):
+            return _ChannelPoller(layer, self._channel_name)  # type: ignore[arg-type]
+        return None
 
     async def channel_receive(self) -> Message:
         """Wait for the next message on this instance's channel (the dispatch loop calls it)."""
@@ -259,6 +272,25 @@ class AsyncConsumer:
     async def send(self, message: Message) -> None:
         """Send an ASGI event to the client (override to post-process outgoing events)."""
         await self.base_send(message)
+
+
+class _ChannelPoller:
+    """A consumer's channel on a layer that can be polled (the in-memory layer)."""
+
+    __slots__ = ("channel", "layer")
+
+    def __init__(self, layer: Any, channel: str) -> None:
+        self.layer = layer
+        self.channel = channel
+
+    def poll(self) -> tuple[bool, Any]:
+        return self.layer.receive_nowait(self.channel)  # type: ignore[no-any-return]
+
+    def watch(self, waiter: asyncio.Future[None]) -> None:
+        self.layer.watch(self.channel, waiter)
+
+    def unwatch(self, waiter: asyncio.Future[None]) -> None:
+        self.layer.unwatch(self.channel, waiter)
 
 
 class SyncConsumer(AsyncConsumer):

@@ -11,7 +11,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -68,11 +68,25 @@ def _header_bytes(value: bytes | str) -> bytes:
     return value.encode("latin-1") if isinstance(value, str) else bytes(value)
 
 
+class Poller(Protocol):
+    """A message source read without a task: polled, and watched while nothing is there."""
+
+    def poll(self) -> tuple[bool, Any]:
+        """Return ``(True, message)`` when one is there, else ``(False, None)``."""
+
+    def watch(self, waiter: asyncio.Future[None]) -> None:
+        """Set ``waiter``'s result when a message may be there."""
+
+    def unwatch(self, waiter: asyncio.Future[None]) -> None:
+        """Forget ``waiter`` (it has woken, or the wait was cancelled)."""
+
+
 async def await_many_dispatch(
     consumer_callables: Sequence[Callable[[], Awaitable[Any]]],
     dispatch: Callable[[Any], Awaitable[Any]],
     *,
     read_ahead: Collection[int] = (),
+    pollers: Sequence[Poller] = (),
 ) -> None:
     """Wait on several receive callables at once and dispatch their results one at a time.
 
@@ -95,13 +109,16 @@ async def await_many_dispatch(
         dispatch: coroutine function called with each message.
         read_ahead: indices of callables that may be called before their previous message
             has been dispatched (a channel layer's receive: it saves a task switch per message).
+        pollers: sources read in the dispatching task itself, after the callables in each
+            round (an in-memory layer's channel: no task, no hand-off per message, and
+            nothing read ahead is dropped when the consumer stops).
     """
-    if len(consumer_callables) == 1 and not read_ahead:
+    if len(consumer_callables) == 1 and not read_ahead and not pollers:
         # One source needs no task at all: await it in the caller's task.
         receive = consumer_callables[0]
         while True:
             await dispatch(await receive())
-    await _Pumps(consumer_callables, read_ahead).run(dispatch)
+    await _Pumps(consumer_callables, read_ahead, pollers).run(dispatch)
 
 
 class _Pumps:
@@ -113,10 +130,14 @@ class _Pumps:
     """
 
     def __init__(
-        self, receivers: Sequence[Callable[[], Awaitable[Any]]], read_ahead: Collection[int]
+        self,
+        receivers: Sequence[Callable[[], Awaitable[Any]]],
+        read_ahead: Collection[int],
+        pollers: Sequence[Poller] = (),
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.receivers = receivers
+        self.pollers = pollers
         self.read_ahead = [index in read_ahead for index in range(len(receivers))]
         # Per source: the message handed over and not taken yet (_EMPTY if none), and the
         # future its pump waits on: until that message has been dispatched, or for a
@@ -175,11 +196,26 @@ class _Pumps:
                         dispatched = True
                     elif pump.done():
                         pump.result()  # raises the receive callable's exception
+                for poller in self.pollers:
+                    found, message = poller.poll()
+                    if found:
+                        await dispatch(message)
+                        dispatched = True
                 if not dispatched:
-                    self.wakeup = self.loop.create_future()
-                    await self.wakeup
+                    await self._wait()
         finally:
             await _cancel_all(pumps)
+
+    async def _wait(self) -> None:
+        """Park until a pump hands a message over or a poller may have one."""
+        wakeup = self.wakeup = self.loop.create_future()
+        for poller in self.pollers:
+            poller.watch(wakeup)
+        try:
+            await wakeup
+        finally:
+            for poller in self.pollers:
+                poller.unwatch(wakeup)
 
 
 #: Marks an empty hand-over slot (``None`` could be a message).

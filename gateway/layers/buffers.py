@@ -159,6 +159,35 @@ class ChannelBuffers:
             del self._channels[name]
         return True, message
 
+    def watch(self, name: str, waiter: asyncio.Future[None]) -> None:
+        """Wake ``waiter`` (``set_result(None)``) when a message is put on ``name``.
+
+        For a receiver that polls with :meth:`get_nowait` instead of parking in :meth:`get`:
+        it is woken like a parked ``get`` (the message stays buffered until taken). It must
+        call :meth:`unwatch` once it has woken, whoever woke it.
+        """
+        channel = self._channels.get(name)
+        if channel is None:
+            channel = self._channels[name] = _Channel()
+        if channel.waiters is None:
+            channel.waiters = deque()
+        channel.waiters.append(waiter)
+        self.waiting += 1
+
+    def unwatch(self, name: str, waiter: asyncio.Future[None]) -> None:
+        """Forget a waiter given to :meth:`watch`, if a put has not already woken it."""
+        channel = self._channels.get(name)
+        if channel is None:
+            return
+        if channel.waiters:
+            try:
+                channel.waiters.remove(waiter)
+                self.waiting -= 1
+            except ValueError:
+                pass
+        if not channel.messages and not channel.waiters:
+            del self._channels[name]
+
     def discard(self, name: str) -> int:
         """Drop the messages buffered for ``name``; return how many there were."""
         channel = self._channels.get(name)

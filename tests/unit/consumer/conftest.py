@@ -19,6 +19,19 @@ class RecordingLayer(InMemoryChannelLayer):
         self.calls: list[tuple[str, str, str]] = []
         self.cancelled_receives: list[str] = []
         self.started_receives: list[str] = []
+        self.watched: list[str] = []
+
+    def watch(self, channel: str, waiter: asyncio.Future[None]) -> None:
+        self.watched.append(channel)
+        super().watch(channel, waiter)
+
+    def listened_on(self) -> list[str]:
+        """The channels a consumer waited on, by a pending receive or a watch."""
+        return self.started_receives + self.watched
+
+    def anyone_waiting(self, channel: str) -> bool:
+        """True while a receive or a watch still waits on ``channel``."""
+        return self._buffers.has_waiters(channel)
 
     async def receive(self, channel: str) -> dict[str, Any]:
         self.started_receives.append(channel)
@@ -37,10 +50,16 @@ class RecordingLayer(InMemoryChannelLayer):
         await super().group_discard(group, channel)
 
 
-@pytest.fixture
-def layer() -> Iterator[RecordingLayer]:
+class PumpedRecordingLayer(RecordingLayer):
+    """A RecordingLayer without the "poll" extension: consumers read it with a receive task."""
+
+    extensions = ["groups", "flush"]
+
+
+@pytest.fixture(params=[RecordingLayer, PumpedRecordingLayer], ids=["polled", "pumped"])
+def layer(request: pytest.FixtureRequest) -> Iterator[RecordingLayer]:
     """Install a fresh RecordingLayer as the "default" layer for the test."""
-    fresh = RecordingLayer()
+    fresh = request.param()
     previous = channel_layers.set("default", fresh)
     yield fresh
     if previous is None:

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from gateway.exceptions import StopConsumer
+from gateway.layers.buffers import ChannelBuffers
 from gateway.utils import await_many_dispatch, header_list, name_that_thing
 
 
@@ -250,3 +251,62 @@ async def test_read_ahead_keeps_the_order_of_every_source() -> None:
         )
     for source in ("client", "layer"):
         assert [index for name, index in seen if name == source] == list(range(20))
+
+
+class BufferPoller:
+    """A poller over a real ChannelBuffers channel, as a consumer's in-memory channel."""
+
+    def __init__(self, buffers: ChannelBuffers, name: str) -> None:
+        self.buffers, self.name = buffers, name
+
+    def poll(self) -> tuple[bool, object]:
+        return self.buffers.get_nowait(self.name)
+
+    def watch(self, waiter: asyncio.Future[None]) -> None:
+        self.buffers.watch(self.name, waiter)
+
+    def unwatch(self, waiter: asyncio.Future[None]) -> None:
+        self.buffers.unwatch(self.name, waiter)
+
+
+async def test_a_poller_and_a_callable_keep_the_order_of_each() -> None:
+    client: asyncio.Queue[object] = asyncio.Queue()
+    buffers = ChannelBuffers()
+    seen: list[object] = []
+    dispatch = recorder(seen, 40)
+    for index in range(20):
+        client.put_nowait(("client", index))
+        buffers.put("chan", ("layer", index), expires_at=float("inf"))
+    with pytest.raises(StopConsumer):
+        await await_many_dispatch(
+            [queue_receiver(client)], dispatch, pollers=(BufferPoller(buffers, "chan"),)
+        )
+    for source in ("client", "layer"):
+        assert [index for name, index in seen if name == source] == list(range(20))
+
+
+async def test_a_message_put_while_waiting_wakes_the_dispatcher() -> None:
+    client: asyncio.Queue[object] = asyncio.Queue()
+    buffers = ChannelBuffers()
+    seen: list[object] = []
+
+    async def dispatch(message: object) -> None:
+        seen.append(message)
+
+    runner = asyncio.create_task(
+        await_many_dispatch(
+            [queue_receiver(client)], dispatch, pollers=(BufferPoller(buffers, "chan"),)
+        )
+    )
+    while not buffers.has_waiters("chan"):
+        await asyncio.sleep(0)
+    buffers.put("chan", "from the layer", expires_at=float("inf"))
+    while not seen:
+        await asyncio.sleep(0)
+    assert seen == ["from the layer"]
+    runner.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await runner
+    # Cancelled while waiting: its watch is gone, and so is the channel's empty buffer.
+    assert not buffers.has_waiters("chan")
+    assert len(buffers) == 0

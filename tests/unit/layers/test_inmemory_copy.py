@@ -1,7 +1,8 @@
-"""InMemoryChannelLayer copies: no receiver shares a mutable value with the sender or another."""
+"""InMemoryChannelLayer copies (nothing mutable shared with anyone) and the "poll" extension."""
 
 from __future__ import annotations
 
+import asyncio
 from copy import deepcopy
 from typing import Any
 
@@ -69,3 +70,15 @@ async def test_scalar_group_message_copies_are_separate_dicts() -> None:
     first["text"] = "changed"
     assert second == message == {"type": "t", "text": "hi"}
     assert first is not message and second is not message
+
+
+async def test_a_watch_is_woken_and_the_message_stays_until_polled() -> None:
+    layer = InMemoryChannelLayer()
+    waiter = asyncio.get_running_loop().create_future()
+    layer.watch("c", waiter)
+    assert layer.receive_nowait("c") == (False, None)
+    await layer.send("c", {"type": "t", "n": 1})
+    assert waiter.done()
+    layer.unwatch("c", waiter)
+    assert layer.receive_nowait("c") == (True, {"type": "t", "n": 1})
+    assert len(layer._buffers) == 0  # nothing left allocated for the channel
