@@ -11,12 +11,13 @@ The names are part of docs/runtime-contract.md:
 - ``gateway_adapter_up{adapter}`` gauge: 1 while the adapter serves.
 
 Hot paths must not look labels up per event (``labels()`` hashes and locks): take the
-pre-bound children once, with :func:`for_protocol` and :func:`layer_messages`, and call
-``inc()`` on them.
+pre-bound children once, with :func:`for_protocol` and :func:`layer_messages`, and for a
+per-message count take :func:`incrementer` of the child once too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -43,22 +44,31 @@ LAYER_DIRECTIONS = ("send", "receive", "group_send")
 
 @dataclass(frozen=True)
 class ProtocolMetrics:
-    """The per-protocol metric children, bound once so each event costs one ``inc()``."""
+    """The per-protocol metric children, bound once so each event costs one ``inc()``.
+
+    ``count_in`` / ``count_out`` are the :func:`incrementer` of ``events_in`` / ``events_out``.
+    """
 
     scopes_open: Gauge
     events_in: Counter
     events_out: Counter
     handler_errors: Counter
+    count_in: Callable[[float], None]
+    count_out: Callable[[float], None]
 
 
 @cache
 def for_protocol(protocol: str) -> ProtocolMetrics:
     """Return the metric children for ``protocol`` ("http", "mqtt", "telegram", ...)."""
+    events_in = EVENTS_IN.labels(protocol=protocol)
+    events_out = EVENTS_OUT.labels(protocol=protocol)
     return ProtocolMetrics(
         scopes_open=SCOPES_OPEN.labels(protocol=protocol),
-        events_in=EVENTS_IN.labels(protocol=protocol),
-        events_out=EVENTS_OUT.labels(protocol=protocol),
+        events_in=events_in,
+        events_out=events_out,
         handler_errors=HANDLER_ERRORS.labels(protocol=protocol),
+        count_in=incrementer(events_in),
+        count_out=incrementer(events_out),
     )
 
 
@@ -76,6 +86,25 @@ def layer_messages(backend: str, direction: str) -> Counter:
     if direction not in LAYER_DIRECTIONS:
         raise ValueError(f"direction must be one of {LAYER_DIRECTIONS}, got {direction!r}")
     return LAYER_MESSAGES.labels(backend=backend, direction=direction)
+
+
+def incrementer(child: Counter) -> Callable[[float], None]:
+    """Return the cheapest exact way to add to a bound counter child: call it with the amount.
+
+    ``Counter.inc`` checks, on every call, that the child is bound and the amount is not
+    negative, before adding under the value's lock. For a child bound once and amounts the
+    caller knows are positive, the value's own ``inc`` (the same lock, so exact across
+    threads, and seen at once by /metrics) is two Python calls less per message, which
+    matters per broadcast delivery. Falls back to ``child.inc`` if prometheus-client ever
+    stores its value differently (tests check the pinned version).
+
+    Raises:
+        ValueError: ``child`` is a metric with labels, not a child bound with ``labels()``.
+    """
+    if not child._is_observable():
+        raise ValueError("pass a bound child, e.g. COUNTER.labels(protocol='http'), not the metric")
+    value_inc = getattr(getattr(child, "_value", None), "inc", None)
+    return value_inc if callable(value_inc) else child.inc
 
 
 def adapter_up(adapter: str) -> Gauge:

@@ -52,15 +52,15 @@ class _Connection:
     def __init__(self, receive: Receive, send: Send, counters: metrics.ProtocolMetrics) -> None:
         self._receive = receive
         self._send = send
-        self.events_in = counters.events_in
-        self.events_out = counters.events_out
+        self.events_in = counters.count_in
+        self.events_out = counters.count_out
         self.accepted = False
         self.closed = False
         self.response_started = False
 
     async def receive(self) -> Message:
         message = await self._receive()
-        self.events_in.inc()
+        self.events_in(1)
         return message
 
     async def send(self, message: Message) -> None:
@@ -74,7 +74,7 @@ class _Connection:
             elif kind == "http.response.start" or kind == "websocket.http.response.start":
                 self.response_started = True
         await self._send(message)
-        self.events_out.inc()
+        self.events_out(1)
 
 
 def _describe(scope: Scope) -> str:

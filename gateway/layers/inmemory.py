@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from gateway.exceptions import ChannelFull
 from gateway.layers.base import BaseChannelLayer, CapacityPattern
 from gateway.layers.buffers import ChannelBuffers
-from gateway.metrics import layer_messages
+from gateway.metrics import incrementer, layer_messages
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +78,9 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self._groups: dict[str, OrderedDict[str, float]] = {}
         # channel -> its groups, so an expired channel leaves its groups without a scan.
         self._memberships: dict[str, set[str]] = {}
-        self._sent = layer_messages("inmemory", "send")
-        self._received = layer_messages("inmemory", "receive")
-        self._group_sent = layer_messages("inmemory", "group_send")
+        self._sent = incrementer(layer_messages("inmemory", "send"))
+        self._received = incrementer(layer_messages("inmemory", "receive"))
+        self._group_sent = incrementer(layer_messages("inmemory", "group_send"))
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         """Send a message to a channel.
@@ -97,7 +97,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
             time.monotonic() + self.expiry,
             self.get_capacity(channel),
         )
-        self._sent.inc()
+        self._sent(1)
 
     async def receive(self, channel: str) -> dict[str, Any]:
         """Wait for the next message on ``channel`` (a normal or a process-local name).
@@ -106,7 +106,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         """
         self.require_valid_channel_name(channel)
         message: dict[str, Any] = await self._buffers.get(channel)
-        self._received.inc()
+        self._received(1)
         return message
 
     def receive_nowait(self, channel: str) -> tuple[bool, Message | None]:
@@ -118,7 +118,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         """
         found, message = self._buffers.get_nowait(channel)
         if found:
-            self._received.inc()
+            self._received(1)
         return found, message
 
     def watch(self, channel: str, waiter: asyncio.Future[None]) -> None:
@@ -174,7 +174,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         """
         self.require_valid_message(message)
         self.require_valid_group_name(group)
-        self._group_sent.inc()
+        self._group_sent(1)
         members = self._groups.get(group)
         if not members:
             return
