@@ -25,7 +25,7 @@ from asgiref.sync import async_to_sync, markcoroutinefunction
 from gateway.db import database_sync_to_async
 from gateway.exceptions import ConfigurationError, StopConsumer, UnknownEventType
 from gateway.layers import DEFAULT_CHANNEL_LAYER, get_channel_layer
-from gateway.utils import await_many_dispatch, name_that_thing
+from gateway.utils import Poller, await_many_dispatch, name_that_thing
 
 logger = logging.getLogger(__name__)
 
@@ -236,13 +236,13 @@ class AsyncConsumer:
         except StopConsumer:
             logger.debug("%s stopped", name_that_thing(self))
 
-    def _channel_poller(self) -> _ChannelPoller | None:
+    def _channel_poller(self) -> Poller | None:
+        # A subclass that overrides channel_receive wants it called: keep the receive pump.
         layer = self.channel_layer
-        if type(self).channel_receive is AsyncConsumer.channel_receive and "poll" in getattr(
-            layer, "extensions", ()
-        ):
-            return _ChannelPoller(layer, self._channel_name)  # type: ignore[arg-type]
-        return None
+        overridden = type(self).channel_receive is not AsyncConsumer.channel_receive
+        if overridden or "poll" not in getattr(layer, "extensions", ()):
+            return None
+        return layer.poller(self._channel_name)  # type: ignore[no-any-return]
 
     async def channel_receive(self) -> Message:
         """Wait for the next message on this instance's channel (the dispatch loop calls it)."""
@@ -272,25 +272,6 @@ class AsyncConsumer:
     async def send(self, message: Message) -> None:
         """Send an ASGI event to the client (override to post-process outgoing events)."""
         await self.base_send(message)
-
-
-class _ChannelPoller:
-    """A consumer's channel on a layer that can be polled (the in-memory layer)."""
-
-    __slots__ = ("channel", "layer")
-
-    def __init__(self, layer: Any, channel: str) -> None:
-        self.layer = layer
-        self.channel = channel
-
-    def poll(self) -> tuple[bool, Any]:
-        return self.layer.receive_nowait(self.channel)  # type: ignore[no-any-return]
-
-    def watch(self, waiter: asyncio.Future[None]) -> None:
-        self.layer.watch(self.channel, waiter)
-
-    def unwatch(self, waiter: asyncio.Future[None]) -> None:
-        self.layer.unwatch(self.channel, waiter)
 
 
 class SyncConsumer(AsyncConsumer):

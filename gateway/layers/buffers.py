@@ -72,13 +72,25 @@ class ChannelBuffers:
         channel = self._channels.get(name)
         return bool(channel and channel.waiters)
 
-    def put(self, name: str, message: Any, expires_at: float, capacity: int | None = None) -> None:
+    def put(
+        self,
+        name: str,
+        message: Any,
+        expires_at: float,
+        capacity: int | None = None,
+        now: float | None = None,
+    ) -> None:
         """Append ``message`` to channel ``name`` and wake one receiver.
+
+        Args:
+            now: the clock's time, when the caller has just read it (a group send puts to
+                every member at the same moment); read from the clock if ``None``.
 
         Raises:
             ChannelFull: ``capacity`` unexpired messages already wait in the channel.
         """
-        now = self.clock()
+        if now is None:
+            now = self.clock()
         if self._due and self._due[0][0] <= now:
             self.sweep(now)
         channel = self._channels.get(name)

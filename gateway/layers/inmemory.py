@@ -58,7 +58,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         channel_capacity: ``{glob or regex: capacity}`` per channel name.
     """
 
-    #: "poll": :meth:`receive_nowait`, :meth:`watch` and :meth:`unwatch` (ours, not Channels').
+    #: "poll": :meth:`receive_nowait` and :meth:`poller` (ours, not Channels').
     extensions: ClassVar[list[str]] = ["groups", "flush", "poll"]
 
     def __init__(
@@ -110,24 +110,24 @@ class InMemoryChannelLayer(BaseChannelLayer):
         return message
 
     def receive_nowait(self, channel: str) -> tuple[bool, Message | None]:
-        """Return ``(True, message)`` when one waits on ``channel``, else ``(False, None)``.
-
-        With :meth:`watch` it lets a consumer wait on its channel and its client in one task
-        (:func:`gateway.utils.await_many_dispatch`'s ``pollers``): no task parked in
-        :meth:`receive`, so one hand-off per message less. Not part of Channels' layer API.
-        """
+        """Return ``(True, message)`` when one waits on ``channel``, else ``(False, None)``."""
         found, message = self._buffers.get_nowait(channel)
         if found:
             self._received(1)
         return found, message
 
-    def watch(self, channel: str, waiter: asyncio.Future[None]) -> None:
-        """Set ``waiter``'s result when a message arrives on ``channel``; then :meth:`unwatch`."""
-        self._buffers.watch(channel, waiter)
+    def poller(self, channel: str) -> ChannelPoller:
+        """Return a :class:`ChannelPoller`: ``channel`` read without a task of its own.
 
-    def unwatch(self, channel: str, waiter: asyncio.Future[None]) -> None:
-        """Forget a waiter given to :meth:`watch` (woken or not)."""
-        self._buffers.unwatch(channel, waiter)
+        A consumer passes it to :func:`gateway.utils.await_many_dispatch` (``pollers``) to
+        wait on its channel and its client in one task: no task parked in :meth:`receive`,
+        so one hand-off per message less. Not part of Channels' layer API.
+
+        Raises:
+            InvalidChannelName: ``channel`` is not a valid channel name.
+        """
+        self.require_valid_channel_name(channel)
+        return ChannelPoller(self._buffers, channel, self._received)
 
     async def new_channel(self, prefix: str = "specific.") -> str:
         """Return a new process-local channel name, e.g. ``specific.inmemory!3f9a...``."""
@@ -188,7 +188,13 @@ class InMemoryChannelLayer(BaseChannelLayer):
         full = 0
         for channel in list(members):
             try:
-                put(channel, copy(message), expires_at, capacity or self.get_capacity(channel))
+                put(
+                    channel,
+                    copy(message),
+                    expires_at,
+                    capacity or self.get_capacity(channel),
+                    now,
+                )
             except ChannelFull:
                 full += 1
         if full:
@@ -222,3 +228,32 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 members.pop(channel, None)
                 if not members:
                     del self._groups[group]
+
+
+class ChannelPoller:
+    """One channel of an :class:`InMemoryChannelLayer`, polled by the task that dispatches it.
+
+    Implements :class:`gateway.utils.Poller`; get one from :meth:`InMemoryChannelLayer.poller`.
+    """
+
+    __slots__ = ("_buffers", "_count", "channel")
+
+    def __init__(self, buffers: ChannelBuffers, channel: str, count: Callable[[float], None]):
+        self._buffers = buffers
+        self._count = count
+        self.channel = channel
+
+    def poll(self) -> tuple[bool, Any]:
+        """Return ``(True, message)`` when one is buffered, else ``(False, None)``."""
+        found, message = self._buffers.get_nowait(self.channel)
+        if found:
+            self._count(1)
+        return found, message
+
+    def watch(self, waiter: asyncio.Future[None]) -> None:
+        """Set ``waiter``'s result when a message arrives; call :meth:`unwatch` after."""
+        self._buffers.watch(self.channel, waiter)
+
+    def unwatch(self, waiter: asyncio.Future[None]) -> None:
+        """Forget ``waiter`` (woken or not)."""
+        self._buffers.unwatch(self.channel, waiter)

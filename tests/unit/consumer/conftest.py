@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gateway.layers import InMemoryChannelLayer, channel_layers
+from gateway.layers.inmemory import ChannelPoller
 
 
 class RecordingLayer(InMemoryChannelLayer):
@@ -21,12 +22,12 @@ class RecordingLayer(InMemoryChannelLayer):
         self.started_receives: list[str] = []
         self.watched: list[str] = []
 
-    def watch(self, channel: str, waiter: asyncio.Future[None]) -> None:
+    def poller(self, channel: str) -> ChannelPoller:
         self.watched.append(channel)
-        super().watch(channel, waiter)
+        return super().poller(channel)
 
     def listened_on(self) -> list[str]:
-        """The channels a consumer waited on, by a pending receive or a watch."""
+        """The channels a consumer waited on, by a pending receive or a poller."""
         return self.started_receives + self.watched
 
     def anyone_waiting(self, channel: str) -> bool:

@@ -74,11 +74,13 @@ async def test_scalar_group_message_copies_are_separate_dicts() -> None:
 
 async def test_a_watch_is_woken_and_the_message_stays_until_polled() -> None:
     layer = InMemoryChannelLayer()
+    poller = layer.poller("c")
     waiter = asyncio.get_running_loop().create_future()
-    layer.watch("c", waiter)
-    assert layer.receive_nowait("c") == (False, None)
+    poller.watch(waiter)
+    assert poller.poll() == (False, None)
     await layer.send("c", {"type": "t", "n": 1})
     assert waiter.done()
-    layer.unwatch("c", waiter)
-    assert layer.receive_nowait("c") == (True, {"type": "t", "n": 1})
+    poller.unwatch(waiter)
+    assert poller.poll() == (True, {"type": "t", "n": 1})
+    assert layer.receive_nowait("c") == (False, None)
     assert len(layer._buffers) == 0  # nothing left allocated for the channel
