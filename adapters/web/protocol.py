@@ -6,7 +6,11 @@ front: about 3 KB per connection, held for hours by idle chat tabs, for a queue 
 holds more than a few events (the protocol pauses reading as soon as one message waits) and a
 flag nearly always set. :class:`LeanWebSocketProtocol` swaps them for :class:`EventQueue` and
 :class:`Flag`, which implement exactly what the protocol calls, with plain lists created empty.
-Everything else (parsing, 1009 for oversized messages, pings, closing) is uvicorn's, unchanged.
+Everything else (parsing, 1009 for oversized messages, pings, closing) is uvicorn's, unchanged,
+with one fast path: a ``websocket.send`` on an open connection without extensions (no
+permessage-deflate) and with nothing else queued is framed by :func:`encode_server_frame`
+and written at once, skipping the ``Frame`` object, its checks and the ``BytesIO`` that
+``websockets`` builds for every frame (a broadcast delivery is one such send).
 
 This relies on two attribute names of uvicorn 0.54's ``WebSocketsSansIOProtocol`` (``queue``
 and ``writable``); requirements.txt pins that version, and tests/unit/web/test_protocol.py
@@ -16,11 +20,39 @@ checks the names still exist.
 from __future__ import annotations
 
 import asyncio
+import struct
 from typing import Any
 
+from uvicorn.protocols.utils import ClientDisconnected
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
-__all__ = ["EventQueue", "Flag", "LeanWebSocketProtocol"]
+__all__ = ["EventQueue", "Flag", "LeanWebSocketProtocol", "encode_server_frame"]
+
+#: RFC 6455 5.2 opcodes of data frames.
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+
+
+def encode_server_frame(opcode: int, payload: bytes) -> bytes:
+    """Encode one final, unmasked, uncompressed frame, as a server sends it (RFC 6455 5.2).
+
+    Byte for byte what ``websockets.frames.Frame(opcode, payload).serialize(mask=False)``
+    gives (a property test checks it).
+
+    Args:
+        opcode: :data:`OP_TEXT` or :data:`OP_BINARY`.
+        payload: the frame's payload (UTF-8 for text).
+    """
+    head = 0x80 | opcode  # FIN set, RSV1-3 clear
+    length = len(payload)
+    # "The length of the "Payload data", in bytes: if 0-125, that is the payload length. If
+    # 126, the following 2 bytes [...]. If 127, the following 8 bytes [...]"
+    if length < 126:
+        return bytes((head, length)) + payload
+    if length < 65536:
+        return struct.pack("!BBH", head, 126, length) + payload
+    return struct.pack("!BBQ", head, 127, length) + payload
 
 
 def _wake_first(waiters: list[asyncio.Future[None]]) -> None:
@@ -124,3 +156,34 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         super().__init__(*args, **kwargs)
         self.queue = EventQueue()  # type: ignore[assignment]
         self.writable = Flag()  # type: ignore[assignment]
+
+    async def send(self, message: Any) -> None:
+        """Send an ASGI event; a data frame on a plain open connection takes the fast path."""
+        conn = self.conn
+        if (
+            message["type"] != "websocket.send"
+            or not self.handshake_complete
+            or self.close_sent
+            or self.initial_response is not None
+            or conn.extensions
+            or conn.writes  # keep the order of anything websockets has queued
+            or conn.expect_continuation_frame
+        ):
+            await super().send(message)
+            return
+        if not self.writable.is_set():
+            await self.writable.wait()
+        if self.disconnected:
+            raise ClientDisconnected()
+        if conn.state is not State.OPEN:  # closing: websockets raises, uvicorn translates
+            await super().send(message)
+            return
+        data = message.get("bytes")
+        if data is not None:
+            frame = encode_server_frame(OP_BINARY, data)
+        else:
+            text = message.get("text")
+            if text is None:  # neither: uvicorn's send ignores it
+                return
+            frame = encode_server_frame(OP_TEXT, text.encode())
+        self.transport.write(frame)
