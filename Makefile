@@ -39,6 +39,7 @@ services:
 lint: dev-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check gateway adapters consumers project tests bench
+	DEBUG=1 $(BIN)/mypy
 
 unit: dev-deps
 	$(BIN)/python -m pytest -m "not integration" $(PYTEST_ARGS)

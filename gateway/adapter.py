@@ -162,8 +162,8 @@ async def run_adapters(
         for name, adapter in adapters.items()
     }
     failed: list[str] = []
-    stop_waiter = asyncio.create_task(stop.wait(), name="adapters stop")
-    pending = set(tasks)
+    stop_waiter: asyncio.Task[Any] = asyncio.create_task(stop.wait(), name="adapters stop")
+    pending: set[asyncio.Task[Any]] = set(tasks)
     try:
         while pending and not stop.is_set():
             done, pending = await asyncio.wait(
@@ -204,7 +204,7 @@ async def _serve_one(
         up.set(0)
 
 
-def _failure(name: str, task: asyncio.Task[None], stop: asyncio.Event) -> list[str]:
+def _failure(name: str, task: asyncio.Task[Any], stop: asyncio.Event) -> list[str]:
     """Log how an adapter task ended; return [name] if that was a failure, and stop the rest."""
     if task.cancelled():
         return []

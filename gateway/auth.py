@@ -187,7 +187,7 @@ _login_in_thread = database_sync_to_async(_login_sync)
 _logout_in_thread = database_sync_to_async(_logout_sync)
 
 
-class UserLazyObject(LazyObject):  # type: ignore[type-arg]
+class UserLazyObject(LazyObject):
     """``scope["user"]`` before AuthMiddleware resolved it; using it then is an error."""
 
     def _setup(self) -> None:

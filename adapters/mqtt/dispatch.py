@@ -36,7 +36,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from prometheus_client import Counter
 
@@ -199,7 +199,8 @@ class Dispatcher:
                 return
         else:
             entry = self.acks.add(mid, qos, len(targets)) if qos else None
-        event = message_event(topic, payload, qos, retain, dup, properties)
+        # The runtime carries plain dicts; the TypedDict is for readers of this module.
+        event = cast(dict[str, Any], message_event(topic, payload, qos, retain, dup, properties))
         for key, offline_status in targets:
             offline = offline_status and payload in self._offline
             self._enqueue(key, topic, _Item(self._next_seq(), event, entry, offline))
@@ -308,7 +309,7 @@ class Dispatcher:
                 handled.add_done_callback(functools.partial(self._handled, device, item))
                 if item.offline:
                     logger.info("%s reported offline: closing its scope", device.topic)
-                    await handle.close(disconnect_event("offline"))
+                    await handle.close(cast(dict[str, Any], disconnect_event("offline")))
         except Exception:
             # Opening the scope failed (shutting down): these messages are not acknowledged,
             # so the broker redelivers them to whoever connects next.
@@ -333,7 +334,7 @@ class Dispatcher:
             scope,
             self._sender(device.key),
             on_close=self._scope_closed,
-            close_event=disconnect_event("idle"),
+            close_event=cast(dict[str, Any], disconnect_event("idle")),
         )
         await handle.deliver(connect_event(device.topic, self.client_id, False))
         return handle
@@ -469,8 +470,10 @@ class Dispatcher:
                 device.pump.cancel()
         handles = [h for h in (self.runtime.get(key) for key in list(self.devices)) if h]
         if handles:
+            # A fresh event per scope: consumers may keep or change what they receive.
+            closes = [h.close(cast(dict[str, Any], disconnect_event("shutdown"))) for h in handles]
             await asyncio.wait(
-                [asyncio.ensure_future(h.close(disconnect_event("shutdown"))) for h in handles],
+                [asyncio.ensure_future(close) for close in closes],
                 timeout=self.runtime.shutdown_timeout,
             )
         await self.runtime.shutdown()

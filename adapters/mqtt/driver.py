@@ -404,7 +404,7 @@ class MqttDriver:
         """
         delay = self.config.reconnect_min
         outage = False
-        stopping = self._loop.create_task(stop.wait())
+        stopping: asyncio.Task[Any] = self._loop.create_task(stop.wait())
         try:
             while not stop.is_set():
                 try:
@@ -453,9 +453,8 @@ class MqttDriver:
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise ConnectionError(paho.error_string(rc))
         timeout = max(10.0, float(self.config.keepalive))
-        await asyncio.wait(
-            [self._connack, self._lost, stopping], timeout=timeout, return_when="FIRST_COMPLETED"
-        )
+        waiters: list[asyncio.Future[Any]] = [self._connack, self._lost, stopping]
+        await asyncio.wait(waiters, timeout=timeout, return_when="FIRST_COMPLETED")
         if self._connack.done() and not self._connack.exception():
             self.session_present = self._connack.result()
             self.connected = True
@@ -552,7 +551,7 @@ class MqttDriver:
             return
         self.on_message(
             topic,
-            message.payload,
+            bytes(message.payload),
             message.qos,
             message.retain,
             message.dup,
