@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from gateway.layers import InMemoryChannelLayer, channel_layers
+from gateway.layers import InMemoryChannelLayer
 from gateway.layers.inmemory import ChannelPoller
+from tests.layer_helpers import installed_layer
 
 
 class RecordingLayer(InMemoryChannelLayer):
@@ -60,10 +61,5 @@ class PumpedRecordingLayer(RecordingLayer):
 @pytest.fixture(params=[RecordingLayer, PumpedRecordingLayer], ids=["polled", "pumped"])
 def layer(request: pytest.FixtureRequest) -> Iterator[RecordingLayer]:
     """Install a fresh RecordingLayer as the "default" layer for the test."""
-    fresh = request.param()
-    previous = channel_layers.set("default", fresh)
-    yield fresh
-    if previous is None:
-        channel_layers.backends.pop("default", None)
-    else:
-        channel_layers.set("default", previous)
+    with installed_layer(request.param()) as fresh:
+        yield fresh

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from gateway.consumer import AsyncConsumer
-from gateway.layers import InMemoryChannelLayer, channel_layers
+from gateway.layers import InMemoryChannelLayer
 from gateway.routing import ChannelNameRouter, ProtocolTypeRouter
 from gateway.testing import ApplicationCommunicator
 from gateway.worker import Worker
+from tests.layer_helpers import installed_layer
 
 THUMBNAILS = "myproject.thumbnail_notifications"
 handled: list[tuple[str, Any]] = []
@@ -59,13 +60,8 @@ def layer():
     """A fresh in-memory layer installed as the "default" alias, restored afterwards."""
     handled.clear()
     gates.clear()
-    fresh = InMemoryChannelLayer()
-    old = channel_layers.set("default", fresh)
-    yield fresh
-    if old is None:
-        channel_layers.backends.pop("default", None)
-    else:
-        channel_layers.set("default", old)
+    with installed_layer(InMemoryChannelLayer()) as fresh:
+        yield fresh
 
 
 async def until(predicate: Any) -> None:
