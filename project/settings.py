@@ -8,6 +8,7 @@ README.md lists them.
 from __future__ import annotations
 
 import os
+import re
 import ssl
 from pathlib import Path
 
@@ -197,11 +198,12 @@ WEBSOCKET_PER_MESSAGE_DEFLATE = env_bool("WEBSOCKET_PER_MESSAGE_DEFLATE", False)
 MQTT_URL = os.environ.get("MQTT_URL", "")
 # The rest is optional (docs/mqtt.md); a query option in MQTT_URL wins over these.
 # Heroku names each dyno ("mqtt.1") and keeps the name across restarts while the hostname
-# changes: the id derived from it finds the broker's persistent session again.
+# changes: the id derived from it ("gateway-mqtt-1", letters, digits and dashes, which every
+# broker accepts) finds the broker's persistent session again.
 DYNO = os.environ.get("DYNO", "")
 MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID") or (
-    f"gateway-{DYNO}" if DYNO else None  # default: gateway-<host>-<slot>
-)
+    "gateway-" + re.sub(r"[^0-9A-Za-z]", "-", DYNO) if DYNO else None
+)  # None: gateway-<host>-<slot> (adapters/mqtt/identity.py)
 MQTT_SUBSCRIPTIONS = env_list("MQTT_SUBSCRIPTIONS", [])  # on top of the TopicRouter's filters
 MQTT_SHARED_GROUP = os.environ.get("MQTT_SHARED_GROUP") or None  # $share/GROUP/... when set
 MQTT_IDLE_TIMEOUT = os.environ.get("MQTT_IDLE_TIMEOUT", "300")  # seconds; 0: never
