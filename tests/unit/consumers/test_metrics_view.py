@@ -35,9 +35,7 @@ async def test_off_in_production_without_a_token(settings: Any) -> None:
 
 
 @pytest.mark.parametrize("debug", [False, True])
-async def test_the_right_bearer_token_gets_the_metrics(
-    settings: Any, debug: bool
-) -> None:
+async def test_the_right_bearer_token_gets_the_metrics(settings: Any, debug: bool) -> None:
     settings.DEBUG, settings.METRICS_TOKEN = debug, TOKEN
     status, body, _ = await scrape(f"Bearer {TOKEN}")
     assert status == 200
@@ -55,9 +53,10 @@ async def test_no_token_gets_401_with_what_to_send(settings: Any, debug: bool) -
     assert "gateway_" not in body
 
 
-@pytest.mark.parametrize(
-    "authorization", [f"Bearer {TOKEN}x", "Bearer ", f"Basic {TOKEN}", TOKEN, f"Bearer {TOKEN[:-1]}"]
-)
+WRONG = [f"Bearer {TOKEN}x", "Bearer ", f"Basic {TOKEN}", TOKEN, f"Bearer {TOKEN[:-1]}"]
+
+
+@pytest.mark.parametrize("authorization", WRONG)
 async def test_a_wrong_token_is_refused_and_logged(
     settings: Any, caplog: pytest.LogCaptureFixture, authorization: str
 ) -> None:

@@ -39,12 +39,11 @@ def environment_reads(source: str) -> set[str]:
             continue
         function = node.func
         first = _string(node.args[0]) if node.args else None
-        if isinstance(function, ast.Attribute) and (
+        reads_environ = isinstance(function, ast.Attribute) and (
             (_is_environ(function.value) and function.attr in {"get", "setdefault", "pop"})
             or function.attr == "getenv"
-        ):
-            names.add(first or "")
-        elif isinstance(function, ast.Name) and function.id.startswith("env_"):
+        )
+        if reads_environ or (isinstance(function, ast.Name) and function.id.startswith("env_")):
             names.add(first or "")
         names.update(
             value
