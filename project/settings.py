@@ -122,7 +122,8 @@ DATABASES = {
         env="DATABASE_URL",
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("CONN_MAX_AGE", 0),
-        # Only matters with CONN_MAX_AGE > 0: test a reused connection before a request uses it.
+        # Test a reused connection (persistent or from the pool) before handing it out: a
+        # Postgres restart or an idle timeout then costs a reconnect, not an error.
         conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
     )
 }
@@ -134,11 +135,8 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
 ):
     # Under ASGI each HTTP request runs its sync code in a thread of its own, so Django's
     # persistent connections (CONN_MAX_AGE > 0) would leak one per thread; Django's docs say to
-    # pool instead. psycopg's pool checks a connection before lending it (a Postgres restart
-    # or an idle timeout costs a retry, not an error) and keeps MAX_SIZE per process: Heroku's
-    # smallest plans allow 20 connections for all dynos together.
-    from psycopg_pool import ConnectionPool
-
+    # pool instead. At most MAX_SIZE per process: Heroku's smallest Postgres plan allows 20
+    # connections for all dynos together.
     if DATABASES["default"]["CONN_MAX_AGE"] != 0:
         raise ImproperlyConfigured(
             "CONN_MAX_AGE and DATABASE_POOL exclude each other: unset CONN_MAX_AGE (the pool "
@@ -148,7 +146,6 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_b
         "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
-        "check": ConnectionPool.check_connection,
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,57 +1,21 @@
 """The README's settings table lists exactly the environment variables the settings read.
 
-The variables are found by reading project/settings.py's syntax tree, not from a list kept here,
-so a setting another change adds is checked too: ``os.environ.get("X")``, ``os.environ["X"]``,
-``os.getenv("X")``, any ``env_*("X", ...)`` helper and ``env="X"`` keywords (dj-database-url).
+The variables are found in project/settings.py's syntax tree (tests/unit/project/environment.py),
+so a setting another change adds is checked too.
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from pathlib import Path
 
+from tests.unit.project.environment import environment_reads
+
 ROOT = Path(__file__).resolve().parents[3]
-NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # Read by a dependency, not by our settings, yet the user sets them: the table documents them.
 READ_BY_DEPENDENCIES = {
     "FORWARDED_ALLOW_IPS": "uvicorn's proxy headers (the web adapter)",
 }
-
-
-def _is_environ(node: ast.AST) -> bool:
-    return isinstance(node, ast.Attribute) and node.attr == "environ"
-
-
-def _string(node: ast.AST | None) -> str | None:
-    if isinstance(node, ast.Constant) and isinstance(node.value, str) and NAME.match(node.value):
-        return node.value
-    return None
-
-
-def environment_reads(source: str) -> set[str]:
-    """Names of the environment variables a module reads, from its syntax tree."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Subscript) and _is_environ(node.value):
-            names.add(_string(node.slice) or "")
-        if not isinstance(node, ast.Call):
-            continue
-        function = node.func
-        first = _string(node.args[0]) if node.args else None
-        reads_environ = isinstance(function, ast.Attribute) and (
-            (_is_environ(function.value) and function.attr in {"get", "setdefault", "pop"})
-            or function.attr == "getenv"
-        )
-        if reads_environ or (isinstance(function, ast.Name) and function.id.startswith("env_")):
-            names.add(first or "")
-        names.update(
-            value
-            for keyword in node.keywords
-            if keyword.arg == "env" and (value := _string(keyword.value))
-        )
-    names.discard("")
-    return names
 
 
 def readme_table() -> set[str]:

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tests.unit.project.test_readme_settings import environment_reads
+from tests.unit.project.environment import environment_reads
 
 ROOT = Path(__file__).resolve().parents[3]
 SETTINGS = ROOT / "project" / "settings.py"
@@ -113,17 +113,11 @@ def test_every_heroku_app_as_allowed_host_is_refused(monkeypatch: pytest.MonkeyP
 
 
 def test_postgres_is_pooled_with_a_connection_check(monkeypatch: pytest.MonkeyPatch) -> None:
-    from psycopg_pool import ConnectionPool
-
     database = load(monkeypatch, **production())["DATABASES"]["default"]
     assert database["ENGINE"] == "django.db.backends.postgresql"
     assert database["CONN_MAX_AGE"] == 0  # Django: no persistent connections under ASGI
-    assert database["OPTIONS"]["pool"] == {
-        "min_size": 1,
-        "max_size": 4,
-        "timeout": 10,
-        "check": ConnectionPool.check_connection,
-    }
+    assert database["CONN_HEALTH_CHECKS"] is True  # Django passes it on as the pool's check
+    assert database["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 4, "timeout": 10}
 
 
 def test_persistent_connections_instead_of_the_pool(monkeypatch: pytest.MonkeyPatch) -> None:
