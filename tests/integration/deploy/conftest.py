@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
 
-from tests.conftest import require_service
+from tests.conftest import IN_CI, require_service
 
 
 @pytest.fixture
@@ -42,3 +44,22 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture
+def tls_redis_url(tmp_path: Path) -> Iterator[str]:
+    """rediss:// to a private redis-server with a self-signed certificate, as Heroku Redis."""
+    from tests.integration.redis_layer.conftest import RedisServer
+    from tests.integration.redis_layer.test_tls import self_signed
+
+    if shutil.which("redis-server") is None:
+        message = "redis-server is not installed: run `make services` (it apt-gets it)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    server = RedisServer(tls=self_signed(tmp_path))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
