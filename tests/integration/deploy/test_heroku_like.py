@@ -1,6 +1,6 @@
 """What Heroku does with this app, on this machine: a fresh Postgres database and Redis from the
 add-ons, the build's collectstatic, the `release` phase, two `web` dynos sharing the Redis
-layer, the `worker`, then SIGTERM to all of them.
+layer, the `worker` and an `mqtt` dyno, then SIGTERM to all of them.
 
 Production settings throughout (DEBUG off): requests arrive as Heroku's router sends them, with
 `X-Forwarded-Proto: https` and the app's own host name, which dyno metadata provides.
@@ -69,9 +69,10 @@ async def dynos() -> AsyncIterator[list[Dyno]]:
         await dyno.process.wait()
 
 
-async def test_release_two_web_dynos_and_a_worker_then_sigterm(
+async def test_release_two_web_dynos_a_worker_and_mqtt_then_sigterm(
     postgres_url: str,
     redis_url: str,
+    mqtt_url: str,
     redis_prefix: str,
     tmp_path: Path,
     dynos: list[Dyno],
@@ -113,6 +114,13 @@ async def test_release_two_web_dynos_and_a_worker_then_sigterm(
     worker = await Dyno.start("worker.1", [*processes["worker"], "-I", TEST_TASKS], env)
     dynos.append(worker)
     await worker.wait_for(" ready.")
+    # The MQTT client id comes from the dyno's name, which survives restarts.
+    dyno_name = f"mqtt.{uuid.uuid4().int % 10**6}"  # unique on the shared broker
+    mqtt_env = env | {"DYNO": dyno_name, "MQTT_URL": mqtt_url, "MQTT_SESSION_EXPIRY": "0"}
+    mqtt = await Dyno.start(dyno_name, processes["mqtt"], mqtt_env)
+    dynos.append(mqtt)
+    connected = await mqtt.wait_for("connected to MQTT broker")
+    assert f"as 'gateway-{dyno_name.replace('.', '-')}'" in connected
 
     # HTTPS as Heroku's router forwards it: the chat page, with HSTS; plain HTTP is redirected.
     status, headers, body = await asyncio.to_thread(router, ports[0], "/")
@@ -170,4 +178,4 @@ async def test_release_two_web_dynos_and_a_worker_then_sigterm(
         assert status == 0, f"{dyno.name} exited with {status}:\n{dyno.output}"
     for web in dynos[:2]:
         assert "runadapter: stopped cleanly" in web.output
-    assert "Traceback" not in worker.output
+    assert "Traceback" not in worker.output + mqtt.output
