@@ -211,7 +211,7 @@ MQTT_SUBSCRIBE_QOS = int(os.environ.get("MQTT_SUBSCRIBE_QOS", "1"))  # 2: receiv
 MQTT_STATE_DIR = os.environ.get("MQTT_STATE_DIR", "")  # client-id slot locks; default /tmp
 MQTT_OFFLINE_PAYLOADS = env_list("MQTT_OFFLINE_PAYLOADS", ["offline"])  # status: device gone
 
-# Celery: the broker is Redis when there is one (project/celery.py adds TLS for rediss://).
+# Celery (project/celery.py): the broker is Redis when there is one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (REDIS_URL or False))
@@ -224,8 +224,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX} if REDIS_KEY_PREFIX else {}
 # Celery refuses a rediss:// URL without a certificate policy: the same one as the layer's.
 _CELERY_TLS = {"ssl_cert_reqs": getattr(ssl, f"CERT_{REDIS_SSL_CERT_REQS.upper()}")}
-CELERY_BROKER_USE_SSL = _CELERY_TLS if CELERY_BROKER_URL.startswith("rediss://") else False
-CELERY_REDIS_BACKEND_USE_SSL = _CELERY_TLS if CELERY_RESULT_BACKEND.startswith("rediss://") else {}
+_TLS_URL = "rediss://"
+CELERY_BROKER_USE_SSL = _CELERY_TLS if CELERY_BROKER_URL.startswith(_TLS_URL) else False
+CELERY_REDIS_BACKEND_USE_SSL = _CELERY_TLS if CELERY_RESULT_BACKEND.startswith(_TLS_URL) else None
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -250,7 +251,7 @@ STORAGES = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-# A load balancer's or systemd's health check speaks plain HTTP to the process itself.
+# A load balancer's or container's health check speaks plain HTTP to the process itself.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)

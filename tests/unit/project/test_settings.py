@@ -148,8 +148,12 @@ def test_celery_speaks_tls_to_rediss_with_the_layers_certificate_policy(
     assert settings["CHANNEL_LAYERS"]["default"]["CONFIG"]["ssl_cert_reqs"] == "none"
     assert settings["CELERY_WORKER_CONCURRENCY"] == 2
 
+    assert settings["CELERY_REDIS_BACKEND_USE_SSL"] is None  # no result backend
+
     plain = load(monkeypatch, **production(REDIS_URL="redis://127.0.0.1:6379/0"))
     assert plain["CELERY_BROKER_USE_SSL"] is False
+    results = load(monkeypatch, **production(CELERY_RESULT_BACKEND="rediss://:s@r.example:6380"))
+    assert results["CELERY_REDIS_BACKEND_USE_SSL"] == {"ssl_cert_reqs": ssl.CERT_NONE}
 
 
 def test_redis_key_prefix_separates_the_layer_and_celery(monkeypatch: pytest.MonkeyPatch) -> None:
