@@ -9,7 +9,7 @@ Channels they do not save it: call ``await database_sync_to_async(scope["session
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import (
@@ -187,14 +187,9 @@ _login_in_thread = database_sync_to_async(_login_sync)
 _logout_in_thread = database_sync_to_async(_logout_sync)
 
 
-if TYPE_CHECKING:
-    # django-stubs 6 makes LazyObject generic; Django's own class is not subscriptable.
-    _LazyUser = LazyObject[Any]
-else:
-    _LazyUser = LazyObject
-
-
-class UserLazyObject(_LazyUser):
+# django-stubs 6 (the lock's) makes LazyObject generic, 5 did not, and Django's own class is not
+# subscriptable: the ignore holds for both stubs, so mypy passes before and after an upgrade.
+class UserLazyObject(LazyObject):  # type: ignore[type-arg,unused-ignore]
     """``scope["user"]`` before AuthMiddleware resolved it; using it then is an error."""
 
     def _setup(self) -> None:
