@@ -9,6 +9,8 @@ from collections.abc import Hashable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
 from gateway.clock import FakeClock
@@ -232,3 +234,53 @@ async def test_shutdown_fails_what_is_left_and_nothing_opens_afterwards() -> Non
     late = runtime.deliver_by_key("k", msg(9), opener)
     with pytest.raises(ScopeClosed, match="shutting down"):
         await late
+
+
+# -- property: whatever the interleaving, per-key order holds and every future settles ---------
+
+plans = st.lists(
+    st.tuples(
+        st.integers(0, 2),  # key
+        st.sampled_from(["msg", "msg", "msg", "boom", "stop"]),
+        st.booleans(),  # let the loop run after this call
+    ),
+    max_size=40,
+)
+
+
+async def run_plan(plan: list[tuple[int, str, bool]], queue_size: int, max_in_flight: int) -> None:
+    rec = Recorder()
+    runtime = ApplicationRuntime(
+        rec.app(), unique_protocol(), queue_size=queue_size, max_in_flight=max_in_flight
+    )
+    openers = {key: Opener(rec, key) for key in range(3)}
+    sent: list[tuple[int, int, str, asyncio.Future[None]]] = []
+    for n, (key, kind, yield_after) in enumerate(plan):
+        future = runtime.deliver_by_key(key, {"type": f"test.{kind}", "n": n}, openers[key])
+        sent.append((key, n, kind, future))
+        if yield_after:
+            await asyncio.sleep(0)
+    for key in range(3):  # so the last real event's handler returns
+        runtime.deliver_by_key(key, {"type": "test.msg", "n": "end"}, openers[key])
+    outcomes = await asyncio.gather(*(f for *_, f in sent), return_exceptions=True)
+    await runtime.shutdown()
+    for key in range(3):
+        taken = [m["n"] for m in rec.taken.get(key, []) if isinstance(m.get("n"), int)]
+        assert taken == sorted(set(taken))  # in order, each event once
+    for (key, n, kind, _), outcome in zip(sent, outcomes):
+        taken = {m.get("n") for m in rec.taken.get(key, [])}
+        if outcome is None:
+            assert n in taken
+        elif isinstance(outcome, RuntimeError):
+            assert kind == "boom" and n in taken
+        else:
+            assert isinstance(outcome, ScopeClosed) and n not in taken
+    assert runtime.in_flight == 0 and runtime.backlog(0) == 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(plan=plans, queue_size=st.integers(1, 3), max_in_flight=st.integers(1, 5))
+def test_per_key_order_holds_and_every_future_settles_for_any_plan(
+    plan: list[tuple[int, str, bool]], queue_size: int, max_in_flight: int
+) -> None:
+    asyncio.run(asyncio.wait_for(run_plan(plan, queue_size, max_in_flight), 30))
