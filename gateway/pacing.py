@@ -35,6 +35,7 @@ import heapq
 import itertools
 import logging
 import math
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
@@ -264,6 +265,11 @@ class RateLimiter:
                 return False
         return True
 
+    def forget(self, key: Hashable) -> None:
+        """Drop what was recorded for ``key`` (its connection is gone); overall windows keep it."""
+        self._keys.pop(key, None)
+        self._paused.pop(key, None)
+
     @property
     def keys(self) -> int:
         """Keys with recent sends or pauses (the others cost no memory)."""
@@ -359,6 +365,11 @@ def _events_within(tracks: Sequence[_Track], now: float) -> list[list[float]]:
     return [[sent_at, cost] for sent_at, cost in longest.events]
 
 
+def _queued_of(ref: weakref.ref[PacedSender]) -> float:
+    sender = ref()
+    return float(sender.queued()) if sender is not None else 0.0
+
+
 class _Job:
     __slots__ = ("attempts", "cost", "future", "item")
 
@@ -437,7 +448,8 @@ class PacedSender:
         self._runner: asyncio.Task[None] | None = None
         self._sending: set[asyncio.Task[None]] = set()
         self._closed = False
-        OUTBOUND_QUEUED.labels(name=name).set_function(lambda: float(self._queued))
+        ref = weakref.ref(self)
+        OUTBOUND_QUEUED.labels(name=name).set_function(lambda: _queued_of(ref))
 
     def __repr__(self) -> str:
         return f"<PacedSender {self.name} queued={self._queued} keys={len(self._lanes)}>"

@@ -94,6 +94,16 @@ def test_keys_without_recent_sends_are_forgotten() -> None:
     assert limiter.keys == 1
 
 
+def test_forget_drops_a_key_but_not_its_share_of_the_overall_windows() -> None:
+    limiter = RateLimiter(overall=[Window(2, 1.0)], per_key=[Window(1, 1.0)])
+    limiter.acquire("gone", 0.0)
+    limiter.pause("gone", 9.0)
+    limiter.forget("gone")
+    assert limiter.keys == 0
+    assert limiter.acquire("gone", 0.0) == 0.0
+    assert limiter.delay("other", 0.0) == 1.0  # both sends still count overall
+
+
 def test_state_survives_json_and_restores_onto_another_clock() -> None:
     limiter = RateLimiter(overall=[Window(3, 10.0)], per_key=[Window(1, 60.0)])
     limiter.acquire(42, 100.0)
