@@ -274,6 +274,9 @@ class KeyedDelivery:
         if ending is not None:
             # The previous instance's on_close may still clean up per-key state: let it.
             await ending.wait_closed()
+            opened = runtime._scopes.get(lane.key)
+            if opened is not None:  # the adapter opened one meanwhile: use it
+                return opened
         spec = lane.opener()
         handle = await runtime.open_scope(
             lane.key,
@@ -314,7 +317,8 @@ class KeyedDelivery:
             if attempts == CLOSE:
                 settle(handled, None)  # nothing is open: closed already
                 continue
-            self._open_failed.inc()
+            if not runtime._shutting_down:
+                self._open_failed.inc()
             settle(handled, error)
         wake_all(lane.putters)
 

@@ -204,7 +204,8 @@ async def test_a_slow_handler_for_one_scope_never_delays_another() -> None:
 
 async def test_an_opener_that_raises_fails_the_backlog_with_its_error(caplog) -> None:
     rec = Recorder()
-    runtime = ApplicationRuntime(rec.app(), unique_protocol())
+    protocol = unique_protocol()
+    runtime = ApplicationRuntime(rec.app(), protocol)
 
     def broken() -> ScopeSpec:
         raise LookupError("no such device in the database")
@@ -215,6 +216,10 @@ async def test_an_opener_that_raises_fails_the_backlog_with_its_error(caplog) ->
             await handled
     assert "cannot open the scope" in caplog.text
     assert runtime.backlog("k") == 0
+    dropped = REGISTRY.get_sample_value(
+        "gateway_events_dropped_total", {"protocol": protocol, "reason": "open_failed"}
+    )
+    assert dropped == 1.0
 
 
 async def test_shutdown_fails_what_is_left_and_nothing_opens_afterwards() -> None:
