@@ -1,4 +1,4 @@
-"""RateLimiter: sliding windows overall and per key, margin, pauses, state()/restore()."""
+"""RateLimiter (gateway.ratelimit): sliding windows, margin, pauses, state()/restore()."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.exceptions import ConfigurationError, LocalProtocolError
-from gateway.pacing import RateLimiter, Window
+from gateway.ratelimit import RateLimiter, Window
 
 
 def test_an_overall_window_refuses_the_send_that_would_exceed_it() -> None:
