@@ -137,7 +137,10 @@ class InstrumentedApplication:
     async def _respond(cls, protocol: str, send: Send, status: int, body: bytes) -> None:
         """A plain-text response to a request or, refusing it, to a WebSocket handshake."""
         prefix = "websocket.http.response" if protocol == "websocket" else "http.response"
-        headers = [(b"content-type", b"text/plain; charset=utf-8")]
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", b"%d" % len(body)),
+        ]
         if await cls._best_effort(
             send, {"type": f"{prefix}.start", "status": status, "headers": headers}
         ):
