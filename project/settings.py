@@ -139,6 +139,10 @@ WEB_MAX_HEADERS = int(os.environ.get("WEB_MAX_HEADERS", "100"))
 WEB_MAX_HEADER_BYTES = int(os.environ.get("WEB_MAX_HEADER_BYTES", str(64 * 1024)))
 WEB_HEADER_TIMEOUT = float(os.environ.get("WEB_HEADER_TIMEOUT", "30"))  # seconds; 0: none
 WEB_MAX_CONNECTIONS = int(os.environ.get("WEB_MAX_CONNECTIONS", "10000"))  # per process; 0: none
+# Chat flood control per WebSocket (gateway/flood.py): COUNT/SECONDS windows, empty: no limit;
+# frames dropped after the polite warning before the connection is closed with 1008.
+CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "5/2,40/60")
+CHAT_FLOOD_STRIKES = int(os.environ.get("CHAT_FLOOD_STRIKES", "10"))
 
 # MQTT adapter: no MQTT_URL means not configured.
 MQTT_URL = os.environ.get("MQTT_URL", "")

@@ -14,6 +14,8 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.integration.web.server import WebServer
 
@@ -26,6 +28,8 @@ PRODUCTION_LIKE = {
     "ALLOWED_HOSTS": "127.0.0.1",
     "WEB_MAX_HEADER_LINE": "16384",
     "WEB_HEADER_TIMEOUT": "1",
+    "CHAT_RATE_LIMIT": "3/60",
+    "CHAT_FLOOD_STRIKES": "3",
 }
 ANSWER_WAIT = 15.0
 
@@ -191,6 +195,22 @@ async def test_invalid_utf8_closes_with_1007_and_one_line(
     frame = await raw.answer()
     assert frame[:4] == b"\x88\x0f\x03\xef"  # close, 15 bytes, code 1007
     assert [line for line in log.lines() if "not UTF-8" in line and "closed with 1007" in line]
+    assert log.problems() == []
+
+
+async def test_a_chat_flood_gets_a_polite_error_then_1008(server: WebServer, log: Log) -> None:
+    async with connect(server.ws + "/ws/chat/", origin=server.http, open_timeout=10) as ws:  # type: ignore[arg-type]
+        replies = []
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(10):
+                await ws.send("[]")
+            while True:
+                replies.append(await asyncio.wait_for(ws.recv(), ANSWER_WAIT))
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    # Three frames within the rate are answered, then one warning; the rest get no reply.
+    assert len(replies) == 4
+    assert "you are sending too fast (at most 3 every 60 s)" in str(replies[3])
+    assert [line for line in log.lines() if "closed with 1008" in line]
     assert log.problems() == []
 
 
