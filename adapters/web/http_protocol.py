@@ -20,11 +20,13 @@ nothing can raise. WebSocket upgrades are HTTP requests until their headers are 
 the same limits and the same answers apply to handshakes.
 
 Everything else is uvicorn's. ``data_received`` is uvicorn's, with the limit checks added (it
-must catch our rejection before uvicorn's generic "Invalid HTTP request" 400 does); it relies on
-``parser``, ``url``, ``headers``, ``_unset_keepalive_if_required``, ``_should_upgrade``,
-``handle_websocket_upgrade``, ``send_400_response`` and ``_unsupported_upgrade_warning`` of
-uvicorn 0.54, which requirements.txt pins and tests/unit/adapters/web/test_http_protocol.py
-checks. The same checks, contributed upstream, would live in these very methods.
+must catch our rejection before uvicorn's generic "Invalid HTTP request" 400 does), and an
+ignored Upgrade header is one INFO line with the client instead of an anonymous WARNING. This
+relies on ``parser``, ``url``, ``headers``, ``_unset_keepalive_if_required``,
+``_should_upgrade``, ``handle_websocket_upgrade``, ``send_400_response`` and
+``_unsupported_upgrade_warning`` of uvicorn 0.54, which requirements.txt pins and
+tests/unit/adapters/web/test_http_protocol.py checks. The same checks, contributed upstream,
+would live in these very methods.
 """
 
 from __future__ import annotations
@@ -151,6 +153,11 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             return
         if self._reading_headers and self._header_bytes > self.limits.max_header_bytes:
             self._reject(431, f"request headers over {self.limits.max_header_bytes} bytes")
+
+    def _unsupported_upgrade_warning(self) -> None:
+        # uvicorn logs "Unsupported upgrade request." at WARNING, without saying whose: an
+        # Upgrade other than websocket (h2c, say) is the client's choice, served as plain HTTP.
+        logger.info("web: %s: Upgrade other than websocket ignored", peer(self.client))
 
     # Parser callbacks
 

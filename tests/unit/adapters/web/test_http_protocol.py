@@ -209,3 +209,16 @@ def test_uvicorns_protocol_still_has_what_we_rely_on() -> None:
         "on_message_complete",
     ):
         assert callable(getattr(HttpToolsProtocol, name)), name
+
+
+async def test_an_upgrade_other_than_websocket_is_served_as_http_with_one_info_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    protocol, transport = Server(LIMITS).connect()
+    with caplog.at_level(logging.INFO):
+        feed(protocol, transport, GET + b"Connection: Upgrade\r\nUpgrade: h2c\r\n\r\n")
+        await settle()
+    assert transport.status == 200
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", "web: 127.0.0.1:50000: Upgrade other than websocket ignored")
+    ]
