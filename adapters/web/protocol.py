@@ -6,7 +6,7 @@ front: about 3 KB per connection, held for hours by idle chat tabs, for a queue 
 holds more than a few events (the protocol pauses reading as soon as one message waits) and a
 flag nearly always set. :class:`LeanWebSocketProtocol` swaps them for :class:`EventQueue` and
 :class:`Flag`, which implement exactly what the protocol calls, with plain lists created empty.
-Three fixes to uvicorn 0.54, each where the fault lives (and each ready to go upstream as is):
+Four fixes to uvicorn 0.54, each where the fault lives (and each ready to go upstream as is):
 
 - a handshake the ``websockets`` parser refuses (a header line over 8 KB, more than 128
   headers, a request it cannot parse) left its 431/414 queued in the sans-I/O connection and
@@ -16,6 +16,11 @@ Three fixes to uvicorn 0.54, each where the fault lives (and each ready to go up
 - a text message that is not UTF-8 closed with 1007 but logged an ERROR with a traceback, for
   a client's fault: now one INFO line (:meth:`~LeanWebSocketProtocol.send_receive_event_to_app`,
   uvicorn's method with only the log changed, so the per-message path costs the same);
+- a client that sends a message and then breaks the protocol (invalid UTF-8, a message over
+  the size limit, a bad frame) had the application's answer to the first message raise
+  uvicorn's RuntimeError "after sending 'websocket.close'", logged with a traceback: the
+  close was the protocol's, so the send now raises ClientDisconnected, as on a lost
+  connection (:attr:`~LeanWebSocketProtocol.closed_by_protocol`);
 - a handshake refused with an HTTP response (``websocket.http.response.*``: our 404 for an
   unknown path, 500 for a consumer that raised) left ``handshake_complete`` false, so uvicorn
   also logged "ASGI callable returned without completing handshake" as an ERROR.
@@ -28,7 +33,7 @@ and written at once, skipping the ``Frame`` object, its checks and the ``BytesIO
 
 This relies on names of uvicorn 0.54's ``WebSocketsSansIOProtocol`` (``queue``, ``writable``,
 ``conn``, ``frames``, ``curr_msg_data_type``, ``read_paused``, ``handle_events``,
-``handle_parser_exception``); requirements.txt pins that version, and
+``handle_parser_exception``, ``keepalive_timeout``); requirements.txt pins that version, and
 tests/unit/web/test_protocol.py checks the names still exist.
 """
 
@@ -172,10 +177,28 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` WebSocket protocol with :class:`EventQueue` and
     :class:`Flag` in place of its ``asyncio.Queue`` and ``asyncio.Event``."""
 
+    #: Set once the protocol itself closed the connection (the client broke the protocol:
+    #: 1002, 1007, 1009; or stopped answering pings: 1011). The application may still be
+    #: answering a message that came before: its sends then raise ClientDisconnected, as on a
+    #: lost connection, instead of uvicorn's RuntimeError "after sending 'websocket.close'"
+    #: (meant for an application that sends after its own close), which a client could use
+    #: to make us log tracebacks. A class default, so it costs open connections nothing.
+    closed_by_protocol = False
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = EventQueue()  # type: ignore[assignment]
         self.writable = Flag()  # type: ignore[assignment]
+
+    def handle_parser_exception(self) -> None:
+        """uvicorn's: close with the code the parser chose; remember the app did not close."""
+        self.closed_by_protocol = True
+        super().handle_parser_exception()
+
+    def keepalive_timeout(self) -> None:
+        """uvicorn's: close with 1011 on a missed pong; remember the app did not close."""
+        self.closed_by_protocol = True
+        super().keepalive_timeout()
 
     def data_received(self, data: bytes) -> None:
         """uvicorn's ``data_received``, plus the answer to a handshake ``websockets`` refused."""
@@ -250,6 +273,8 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             or conn.writes  # keep the order of anything websockets has queued
             or conn.expect_continuation_frame
         ):
+            if self.closed_by_protocol:
+                raise ClientDisconnected()
             await super().send(message)
             if self.initial_response is not None and self.close_sent:
                 # A refusal sent as an HTTP response completes the handshake, by refusing it.

@@ -154,3 +154,36 @@ async def test_a_refusal_sent_as_http_is_not_reported_as_an_incomplete_handshake
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [
         "application raised while handling websocket '/ws' from 127.0.0.1:50000"
     ]
+
+
+async def answers_late(scope: Scope, receive: Receive, send: Send) -> None:
+    await receive()
+    await send({"type": "websocket.accept"})
+    message = await receive()
+    await asyncio.sleep(0)  # the client's next frame arrives while we handle this one
+    await asyncio.sleep(0)
+    await send({"type": "websocket.send", "text": message["text"]})
+
+
+async def test_an_answer_after_the_client_broke_the_protocol_is_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    transport = connect(Server(WIDE, app=answers_late), UPGRADE + b"\r\n")
+    await settle()
+    ws = transport.protocol
+    assert ws is not None
+    ws.data_received(client_frame(0x1, b"first"))  # type: ignore[attr-defined]
+    await asyncio.sleep(0)
+    ws.data_received(client_frame(0x1, b"\x80"))  # type: ignore[attr-defined]
+    await settle()
+    assert transport.written.endswith(b"\x88\x0f\x03\xefinvalid UTF-8")
+    assert problems(caplog) == []
+
+
+def test_uvicorns_websocket_protocol_still_has_what_we_rely_on() -> None:
+    from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+    for name in ("handle_events", "handle_parser_exception", "keepalive_timeout"):
+        assert callable(getattr(WebSocketsSansIOProtocol, name)), name
+    for name in ("conn", "frames", "curr_msg_data_type", "read_paused", "close_sent"):
+        assert name in WebSocketsSansIOProtocol.__init__.__code__.co_names, name
