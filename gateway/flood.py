@@ -1,6 +1,6 @@
 """Inbound flood control: how many messages one sender may send, and what happens past that.
 
-The rule is a :class:`~gateway.pacing.RateLimiter` (sliding windows per key), the same one that
+The rule is a :class:`~gateway.ratelimit.RateLimiter` (sliding windows per key), the same one that
 paces what we send; here the key is the sender (a WebSocket connection, a Telegram chat, a
 radio station) and the verdict is about what it sent::
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from gateway.clock import Clock, resolve
 from gateway.exceptions import ConfigurationError
-from gateway.pacing import RateLimiter, Window
+from gateway.ratelimit import RateLimiter, Window
 
 logger = logging.getLogger(__name__)
 

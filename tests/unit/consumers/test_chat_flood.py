@@ -10,7 +10,7 @@ import pytest
 from consumers.chat import ChatConsumer, flood_control_from_settings
 from gateway.clock import FakeClock
 from gateway.flood import FloodControl, FloodPolicy
-from gateway.pacing import Window
+from gateway.ratelimit import Window
 from gateway.testing import WebsocketCommunicator
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from gateway.clock import FakeClock
 from gateway.exceptions import ConfigurationError
 from gateway.flood import FloodControl, FloodPolicy, Verdict, describe_windows, parse_windows
-from gateway.pacing import Window
+from gateway.ratelimit import Window
 
 ALLOW, WARN, DROP, CLOSE = Verdict.ALLOW, Verdict.WARN, Verdict.DROP, Verdict.CLOSE
 
