@@ -34,7 +34,8 @@ and written at once, skipping the ``Frame`` object, its checks and the ``BytesIO
 This relies on names of uvicorn 0.54's ``WebSocketsSansIOProtocol`` (``queue``, ``writable``,
 ``conn``, ``frames``, ``curr_msg_data_type``, ``read_paused``, ``handle_events``,
 ``handle_parser_exception``, ``keepalive_timeout``); requirements.txt pins that version, and
-tests/unit/web/test_protocol.py checks the names still exist.
+tests/unit/web/test_protocol.py and tests/unit/adapters/web/test_websocket_protocol.py check the
+names still exist.
 """
 
 from __future__ import annotations
