@@ -55,8 +55,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     room: str | None = None
     nick: str | None = None
     #: One flood control for every chat connection of the process, keyed by connection;
-    #: built from settings on first use (tests put their own here).
-    flood: ClassVar[FloodControl | None] = None
+    #: built from settings when the routes are imported, so a bad CHAT_RATE_LIMIT stops the
+    #: process at start-up with a message saying how to write it (tests put their own here).
+    flood: ClassVar[FloodControl] = flood_control_from_settings()
     #: Set once we closed the connection.
     closing = False
 
@@ -67,7 +68,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         """Leave the room's group so the layer stops delivering to this channel."""
-        self._flood_control().forget(self.flood_key)
+        self.flood.forget(self.flood_key)
         await self._leave()
 
     async def receive(
@@ -76,7 +77,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         """Decode a JSON text frame; a binary frame gets an error reply, not a closed socket."""
         if self.closing:
             return  # frames the client sent before our close arrived: nothing to answer
-        flood = self._flood_control()
+        flood = self.flood
         verdict = flood.check(self.flood_key)
         if verdict is not Verdict.ALLOW:
             await self._flooding(verdict, flood)
@@ -127,12 +128,6 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def encode_json(cls, content: Any) -> str:
         # Compact separators: every byte is sent to every member of the room.
         return json.dumps(content, separators=(",", ":"), ensure_ascii=False)
-
-    @classmethod
-    def _flood_control(cls) -> FloodControl:
-        if cls.flood is None:
-            cls.flood = flood_control_from_settings()
-        return cls.flood
 
     async def _flooding(self, verdict: Verdict, flood: FloodControl) -> None:
         if verdict is Verdict.WARN:

@@ -17,9 +17,10 @@ from gateway.testing import WebsocketCommunicator
 @pytest.fixture
 def clock() -> Iterator[FakeClock]:
     clock = FakeClock()
+    production = ChatConsumer.flood
     ChatConsumer.flood = FloodControl(FloodPolicy((Window(3, 10),), strikes=2), clock)
     yield clock
-    ChatConsumer.flood = None
+    ChatConsumer.flood = production
 
 
 async def connected() -> WebsocketCommunicator:
