@@ -190,6 +190,17 @@ WEB_HOST = os.environ.get("WEB_HOST", "0.0.0.0")
 WEBSOCKET_MAX_MESSAGE_SIZE = int(os.environ.get("WEBSOCKET_MAX_MESSAGE_SIZE", str(64 * 1024)))
 # Compression costs CPU per message and zlib state per connection: off unless asked for.
 WEBSOCKET_PER_MESSAGE_DEFLATE = env_bool("WEBSOCKET_PER_MESSAGE_DEFLATE", False)
+# What a client may send before its request runs (adapters/web/limits.py): over a limit the
+# request gets 414/431 and is closed; headers not complete in time get 408.
+WEB_MAX_HEADER_LINE = int(os.environ.get("WEB_MAX_HEADER_LINE", "8192"))  # bytes per line
+WEB_MAX_HEADERS = int(os.environ.get("WEB_MAX_HEADERS", "100"))
+WEB_MAX_HEADER_BYTES = int(os.environ.get("WEB_MAX_HEADER_BYTES", str(64 * 1024)))
+WEB_HEADER_TIMEOUT = float(os.environ.get("WEB_HEADER_TIMEOUT", "30"))  # seconds; 0: none
+WEB_MAX_CONNECTIONS = int(os.environ.get("WEB_MAX_CONNECTIONS", "10000"))  # per process; 0: none
+# Chat flood control per WebSocket (gateway/flood.py): COUNT/SECONDS windows, empty: no limit;
+# frames dropped after the polite warning before the connection is closed with 1008.
+CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "5/2,40/60")
+CHAT_FLOOD_STRIKES = int(os.environ.get("CHAT_FLOOD_STRIKES", "10"))
 
 # MQTT adapter: no MQTT_URL means not configured.
 MQTT_URL = os.environ.get("MQTT_URL", "")
@@ -270,10 +281,13 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
+    "filters": {"client_error": {"()": "project.log_filters.ClientErrorWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+        # A foreign Host header is the client's doing: one WARNING line, not an ERROR traceback.
+        "django.security.DisallowedHost": {"filters": ["client_error"]},
         "uvicorn.access": {"level": "WARNING"},
         # uvicorn logs every WebSocket connect at INFO; the web adapter logs what matters.
         "uvicorn.error": {"level": os.environ.get("UVICORN_LOG_LEVEL", "WARNING")},
