@@ -15,10 +15,10 @@ from gateway.adapter import (
     Adapter,
     get_adapter_class,
     known_adapters,
-    load_application,
     register_adapter,
     run_adapters,
 )
+from gateway.applications import load_application
 from gateway.runtime import ApplicationRuntime, ScopeHandle, describe_scope
 from gateway.shutdown import ShutdownSignals, new_event_loop, run_until_signalled
 

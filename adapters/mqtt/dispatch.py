@@ -52,10 +52,10 @@ from adapters.mqtt.mapping import (
     parse_subscription,
     publish_result_event,
 )
-from adapters.mqtt.topics import filter_matches
 from gateway.exceptions import LocalProtocolError, ScopeClosed
+from gateway.mqtt.routing import TopicRouter
+from gateway.mqtt.topics import filter_matches
 from gateway.runtime import ApplicationRuntime, ScopeHandle
-from gateway.topic_routing import TopicRouter
 
 logger = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from paho.mqtt.properties import Properties
 
 from adapters.mqtt.config import MQTT_V5, MqttConfig
 from adapters.mqtt.mapping import PublishRequest, property_key
-from adapters.mqtt.topics import shared
+from gateway.mqtt.topics import shared
 
 logger = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from adapters.mqtt.config import parse_url
-from adapters.mqtt.consumer import AsyncMqttConsumer
 from adapters.mqtt.dispatch import DROPPED, Dispatcher
 from adapters.mqtt.mapping import PublishRequest
 from gateway.exceptions import LocalProtocolError
+from gateway.mqtt.consumer import AsyncMqttConsumer
+from gateway.mqtt.routing import TopicRouter, topic
 from gateway.runtime import ApplicationRuntime
-from gateway.topic_routing import TopicRouter, topic
 
 
 class FakeLink:

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from gateway.exceptions import ConfigurationError, NoRouteFound
+from gateway.mqtt.routing import TopicRouter, find_topic_router, topic
 from gateway.routing import ProtocolTypeRouter
 from gateway.routing import TopicRouter as ReExported
-from gateway.topic_routing import TopicRouter, find_topic_router, topic
 
 
 async def record(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.mqtt.topics import (
+from gateway.exceptions import ConfigurationError, LocalProtocolError
+from gateway.mqtt.topics import (
     filter_covers,
     filter_matches,
     minimal_filters,
@@ -15,7 +16,6 @@ from adapters.mqtt.topics import (
     validate_topic_filter,
     validate_topic_name,
 )
-from gateway.exceptions import ConfigurationError, LocalProtocolError
 
 # MQTT 3.1.1 4.7.1.2 / 4.7.1.3 examples.
 SPEC_CASES = [

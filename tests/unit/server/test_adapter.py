@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from gateway import adapter as adapter_module
+from gateway import applications
 from gateway.consumer import AsyncConsumer
 from gateway.exceptions import ConfigurationError
 from gateway.server import (
@@ -136,8 +137,8 @@ async def test_an_adapter_that_ignores_stop_is_cancelled(monkeypatch, caplog) ->
 
 
 def test_load_application_uses_the_default_when_the_setting_is_empty(monkeypatch) -> None:
-    assert adapter_module.DEFAULT_APPLICATION == "project.asgi.application"
-    monkeypatch.setattr(adapter_module, "DEFAULT_APPLICATION", f"{__name__}.app")
+    assert applications.DEFAULT_APPLICATION == "project.asgi.application"
+    monkeypatch.setattr(applications, "DEFAULT_APPLICATION", f"{__name__}.app")
     assert load_application(SimpleNamespace(ASGI_APPLICATION=None)) is app
     assert load_application(SimpleNamespace()) is app
 

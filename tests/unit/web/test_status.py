@@ -1,8 +1,8 @@
-"""adapters.web.status: the /status snapshot and messages-per-second arithmetic."""
+"""gateway.status: the /status snapshot and messages-per-second arithmetic."""
 
 from __future__ import annotations
 
-from adapters.web.status import RateTracker, status_snapshot
+from gateway.status import RateTracker, status_snapshot
 
 
 def test_first_sample_has_no_rate_then_rate_is_delta_over_time() -> None:
