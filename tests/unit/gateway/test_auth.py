@@ -13,8 +13,8 @@ from gateway.auth import AuthMiddleware, AuthMiddlewareStack, get_user, login, l
 from gateway.db import database_sync_to_async
 from gateway.exceptions import ConfigurationError
 from gateway.testing import ApplicationCommunicator, WebsocketCommunicator
-from tests.unit.auth.helpers import http_app, request, session_cookie
-from tests.unit.routing.asgi_apps import scope_echo
+from tests.unit.gateway.asgi_apps import scope_echo
+from tests.unit.gateway.auth_helpers import http_app, request, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -161,7 +161,9 @@ async def test_login_uses_the_only_backend_or_user_backend(alice: User) -> None:
     assert scope["user"] == alice
 
 
-@override_settings(AUTHENTICATION_BACKENDS=[MODEL_BACKEND, "tests.unit.auth.test_auth.NoBackend"])
+@override_settings(
+    AUTHENTICATION_BACKENDS=[MODEL_BACKEND, "tests.unit.gateway.test_auth.NoBackend"]
+)
 async def test_login_with_several_backends_needs_one_named(alice: User) -> None:
     scope: dict[str, Any] = {"session": await database_sync_to_async(_new_session)()}
     with pytest.raises(ConfigurationError, match="2 authentication backends are configured"):

@@ -13,8 +13,8 @@ import pytest
 from gateway.exceptions import NoRouteFound
 from gateway.routing import ProtocolTypeRouter, URLRouter, url
 from gateway.testing import ApplicationCommunicator, WebsocketCommunicator
-from tests.unit.seed.test_chatty_bot_consumer import ChattyBotConsumer
-from tests.unit.seed_routing.seed_consumers import AdminChatConsumer, PublicChatConsumer
+from tests.unit.gateway.compat.routing_consumers import AdminChatConsumer, PublicChatConsumer
+from tests.unit.gateway.compat.test_channels_intro_chatty_bot_consumer import ChattyBotConsumer
 
 # --- from the seed document, unchanged -----------------------------------------------------
 # fmt: off

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.exceptions import ConfigurationError, RemoteProtocolError
 from gateway.testing import ApplicationCommunicator, HttpCommunicator, WebsocketCommunicator
-from tests.unit.routing.asgi_apps import EchoConsumer, scope_echo
+from tests.unit.gateway.asgi_apps import EchoConsumer, scope_echo
 
 
 class Boom(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway import metrics
-from tests.unit.server.helpers import sample, unique_protocol
+from tests.unit.gateway.runtime_helpers import sample, unique_protocol
 
 
 def test_protocol_children_are_bound_once_and_count_under_the_contract_names() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.exceptions import InvalidState, ScopeClosed
 from gateway.runtime import ApplicationRuntime
-from tests.unit.server.helpers import Recorder, sample, settle, unique_protocol
+from tests.unit.gateway.runtime_helpers import Recorder, sample, settle, unique_protocol
 
 DISCONNECT = {"type": "test.disconnect"}
 

@@ -21,7 +21,7 @@ from gateway.server import (
     register_adapter,
     run_adapters,
 )
-from tests.unit.server.helpers import sample
+from tests.unit.gateway.runtime_helpers import sample
 
 
 class FakeAdapter(Adapter):

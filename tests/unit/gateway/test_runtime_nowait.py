@@ -6,8 +6,8 @@ import pytest
 
 from gateway.exceptions import ScopeClosed
 from gateway.runtime import ApplicationRuntime
-from tests.unit.server.helpers import Recorder, settle, unique_protocol
-from tests.unit.server.test_runtime import open_
+from tests.unit.gateway.runtime_helpers import Recorder, settle, unique_protocol
+from tests.unit.gateway.test_runtime import open_
 
 
 async def test_deliver_nowait_queues_in_order_while_there_is_room() -> None:

@@ -10,7 +10,7 @@ import pytest
 from gateway.exceptions import NoRouteFound
 from gateway.routing import URLRouter, url
 from gateway.testing import WebsocketCommunicator
-from tests.unit.seed_routing.seed_consumers import AdminChatConsumer, PublicChatConsumer
+from tests.unit.gateway.compat.routing_consumers import AdminChatConsumer, PublicChatConsumer
 
 # --- from the seed document, unchanged -----------------------------------------------------
 # fmt: off

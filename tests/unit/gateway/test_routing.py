@@ -23,7 +23,7 @@ from gateway.routing import (
     url,
 )
 from gateway.testing import ApplicationCommunicator
-from tests.unit.routing.asgi_apps import EchoConsumer, named_echo, scope_echo
+from tests.unit.gateway.asgi_apps import EchoConsumer, named_echo, scope_echo
 
 
 async def run(app: Any, scope: dict[str, Any]) -> dict[str, Any]:
@@ -258,7 +258,7 @@ async def test_channel_name_router_scope_without_channel() -> None:
 
 
 def test_get_default_application_imports_setting() -> None:
-    with override_settings(ASGI_APPLICATION="tests.unit.routing.asgi_apps.scope_echo"):
+    with override_settings(ASGI_APPLICATION="tests.unit.gateway.asgi_apps.scope_echo"):
         assert get_default_application() is scope_echo
 
 
@@ -267,7 +267,7 @@ def test_get_default_application_imports_setting() -> None:
     [
         ("", "set ASGI_APPLICATION"),
         ("no_such_module_xyz.app", "cannot import"),
-        ("tests.unit.routing.asgi_apps.missing", "has no 'missing'"),
+        ("tests.unit.gateway.asgi_apps.missing", "has no 'missing'"),
     ],
 )
 def test_get_default_application_errors(value: str, message: str) -> None:

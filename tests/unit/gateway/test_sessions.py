@@ -14,8 +14,8 @@ from gateway.db import database_sync_to_async
 from gateway.exceptions import ConfigurationError
 from gateway.sessions import CookieMiddleware, SessionMiddleware, SessionMiddlewareStack
 from gateway.testing import ApplicationCommunicator
-from tests.unit.auth.helpers import http_app, request, session_cookie, set_cookies
-from tests.unit.routing.asgi_apps import scope_echo
+from tests.unit.gateway.asgi_apps import scope_echo
+from tests.unit.gateway.auth_helpers import http_app, request, session_cookie, set_cookies
 
 pytestmark = pytest.mark.django_db(transaction=True)
 COOKIE = settings.SESSION_COOKIE_NAME

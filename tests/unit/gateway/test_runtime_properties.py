@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from gateway.exceptions import ScopeClosed
 from gateway.runtime import ApplicationRuntime
-from tests.unit.server.helpers import Recorder, unique_protocol
+from tests.unit.gateway.runtime_helpers import Recorder, unique_protocol
 
 # (scope index, event kind): "msg" is handled normally, "boom" kills the instance.
 plans = st.lists(

@@ -12,8 +12,8 @@ from gateway.auth import AuthMiddlewareStack, login
 from gateway.db import database_sync_to_async
 from gateway.routing import ProtocolTypeRouter, URLRouter, url
 from gateway.testing import WebsocketCommunicator
-from tests.unit.auth.helpers import http_app, request, session_cookie
-from tests.unit.seed_routing import seed_consumers as consumers
+from tests.unit.gateway.auth_helpers import http_app, request, session_cookie
+from tests.unit.gateway.compat import routing_consumers as consumers
 
 # --- from the seed document, unchanged -----------------------------------------------------
 # fmt: off
