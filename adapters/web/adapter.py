@@ -15,17 +15,16 @@ dyno), let requests in progress finish within GATEWAY_SHUTDOWN_TIMEOUT, cancel t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import uvicorn
 
 from adapters.web.instrument import InstrumentedApplication
-from adapters.web.protocol import LeanWebSocketProtocol
+from adapters.web.uvicorn_compat import EmbeddedServer, LeanWebSocketProtocol
 from gateway.exceptions import ConfigurationError
 from gateway.runtime import ASGIApp
 from gateway.server import Adapter
@@ -36,7 +35,7 @@ logger = logging.getLogger(__name__)
 #: sans-I/O protocol straight from asyncio's data_received (no reader task per connection):
 #: it closes oversized messages with 1009 like the others and costs the least CPU and memory
 #: per connection (docs/performance.md). We run it as LeanWebSocketProtocol, the same
-#: protocol with ~3 KB less state per connection (adapters/web/protocol.py).
+#: protocol with ~3 KB less state per connection (adapters/web/uvicorn_compat.py).
 WS_IMPLEMENTATION = "websockets-sansio"
 # Heroku's router closes a WebSocket after 55 s without traffic; a ping every 20 s keeps
 # idle chat tabs connected.
@@ -49,24 +48,6 @@ HEROKU_GRACE = 30.0
 #: pile up. A larger young generation makes full collections rare; cyclic garbage is still
 #: collected (docs/performance.md).
 GC_THRESHOLDS = (10_000, 50, 100)
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn's Server without its signal handlers, telling us when it listens."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.listening = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # `runadapter` owns SIGTERM/SIGINT for every adapter in the process; it sets our
-        # stop event, and a second signal cancels us (see serve()).
-        yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.listening.set()
 
 
 def tune_gc() -> None:
@@ -178,7 +159,7 @@ class WebAdapter(Adapter):
         """
         sock = bind_socket(self.host, self.port)
         self.bound_port = sock.getsockname()[1]
-        server = _EmbeddedServer(self.uvicorn_config(application))
+        server = EmbeddedServer(self.uvicorn_config(application))
         serving = asyncio.create_task(server.serve(sockets=[sock]), name="web: uvicorn")
         stopping = asyncio.create_task(stop.wait(), name="web: stop")
         try:

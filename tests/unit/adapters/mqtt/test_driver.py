@@ -16,7 +16,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from adapters.mqtt.config import parse_url
-from adapters.mqtt.driver import FastClient, MqttDriver, properties_of, to_properties
+from adapters.mqtt.driver import MqttDriver
+from adapters.mqtt.paho_compat import FastClient, properties_of, to_properties
 
 
 def publish_packet(topic: bytes, qos: int, mid: int, props: bytes, payload: bytes) -> bytes:

@@ -13,6 +13,7 @@ PURE = [
     "adapters/mqtt/config.py",
     "adapters/mqtt/mapping.py",
     "adapters/mqtt/acks.py",
+    "adapters/mqtt/packets.py",
 ]
 FORBIDDEN = {"asyncio", "socket", "time", "select", "ssl", "threading", "paho"}
 ROOT = Path(__file__).resolve().parents[4]

@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from adapters.web import WebAdapter
 from adapters.web.adapter import GC_THRESHOLDS, bind_socket
-from adapters.web.protocol import LeanWebSocketProtocol
+from adapters.web.uvicorn_compat import LeanWebSocketProtocol
 from gateway.exceptions import ConfigurationError
 
 SETTINGS = SimpleNamespace(

@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from uvicorn.server import ServerState
 
-from adapters.web.protocol import EventQueue, Flag, LeanWebSocketProtocol
+from adapters.web.protocol import EventQueue, Flag
+from adapters.web.uvicorn_compat import LeanWebSocketProtocol
 
 # A script of operations: an int is put, None is a get (skipped when the queue is empty).
 operations = st.lists(st.one_of(st.integers(), st.none()), max_size=60)
