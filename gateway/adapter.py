@@ -19,7 +19,7 @@ from django.utils.module_loading import import_string
 
 from gateway import metrics
 from gateway.exceptions import ConfigurationError
-from gateway.runtime import ASGIApp
+from gateway.types import ASGIApp
 
 logger = logging.getLogger(__name__)
 

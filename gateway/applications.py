@@ -12,7 +12,7 @@ import inspect
 from typing import Any, cast
 
 from gateway.exceptions import ConfigurationError
-from gateway.runtime import ASGIApp
+from gateway.types import ASGIApp
 
 __all__ = ["DEFAULT_APPLICATION", "as_application", "get_default_application", "load_application"]
 

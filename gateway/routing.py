@@ -15,7 +15,7 @@ Anywhere an application is expected, a consumer class may be given directly: a c
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -25,6 +25,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from gateway.applications import as_application, get_default_application
 from gateway.exceptions import ConfigurationError, NoRouteFound
 from gateway.mqtt.routing import TopicRouter, topic
+from gateway.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
     "ChannelNameRouter",
@@ -40,11 +41,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[Any]]
 
 #: The seed code (Channels 1 style) writes ``url(r"^chat/$", Consumer)``: a regex route.
 url = re_path

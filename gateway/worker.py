@@ -21,7 +21,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.exceptions import LocalProtocolError, ScopeClosed
-from gateway.runtime import ApplicationRuntime, ASGIApp, Message, ScopeHandle
+from gateway.runtime import ApplicationRuntime, ScopeHandle
+from gateway.types import ASGIApp, Message
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ import uvicorn
 from adapters.web.instrument import InstrumentedApplication
 from adapters.web.uvicorn_compat import EmbeddedServer, LeanWebSocketProtocol
 from gateway.exceptions import ConfigurationError
-from gateway.runtime import ASGIApp
 from gateway.server import Adapter
+from gateway.types import ASGIApp
 
 logger = logging.getLogger(__name__)
 

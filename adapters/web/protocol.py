@@ -20,6 +20,8 @@ import asyncio
 import struct
 from typing import Any
 
+from gateway.waiters import wake_all, wake_first
+
 __all__ = ["OP_BINARY", "OP_TEXT", "EventQueue", "Flag", "encode_server_frame"]
 
 #: RFC 6455 5.2 opcodes of data frames.
@@ -48,15 +50,6 @@ def encode_server_frame(opcode: int, payload: bytes) -> bytes:
     return struct.pack("!BBQ", head, 127, length) + payload
 
 
-def _wake_first(waiters: list[asyncio.Future[None]]) -> None:
-    """Wake the first waiter still waiting (cancelled ones are skipped and dropped)."""
-    while waiters:
-        waiter = waiters.pop(0)
-        if not waiter.done():
-            waiter.set_result(None)
-            return
-
-
 class EventQueue:
     """The part of ``asyncio.Queue`` (unbounded) that uvicorn's WebSocket protocol uses.
 
@@ -74,7 +67,7 @@ class EventQueue:
         """Append ``item`` and wake one waiting ``get``."""
         self._items.append(item)
         if self._waiters:
-            _wake_first(self._waiters)
+            wake_first(self._waiters)
 
     async def get(self) -> Any:
         """Remove and return the first item, waiting for one if the queue is empty."""
@@ -88,7 +81,7 @@ class EventQueue:
                     self._waiters.remove(waiter)
                 elif self._items and not waiter.cancelled():
                     # Woken and cancelled at once: pass the wake-up on.
-                    _wake_first(self._waiters)
+                    wake_first(self._waiters)
                 raise
         # A handful of events at most (uvicorn pauses reading while one waits): pop(0) is cheap.
         return self._items.pop(0)
@@ -118,10 +111,7 @@ class Flag:
     def set(self) -> None:
         """Set the flag and wake every waiter."""
         self._set = True
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        wake_all(self._waiters)
 
     def clear(self) -> None:
         """Clear the flag: ``wait`` blocks until the next ``set``."""

@@ -22,18 +22,14 @@ calls the route's application. Routes are tried in order; the first match wins.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from gateway.applications import as_application
 from gateway.exceptions import ConfigurationError, NoRouteFound
 from gateway.mqtt.topics import TopicPattern, minimal_filters, parse_pattern
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[Any]]
+from gateway.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["TopicMatch", "TopicRoute", "TopicRouter", "find_topic_router", "topic"]
 

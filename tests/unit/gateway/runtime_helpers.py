@@ -10,8 +10,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 
 from gateway.runtime import ScopeHandle
-
-Message = dict[str, Any]
+from gateway.types import Message
 
 
 def unique_protocol() -> str:
