@@ -7,8 +7,9 @@ socket, and a ``call_later`` timer runs ``loop_misc()`` (keepalive PINGREQs) eve
 
 The driver owns the connection: connect, subscribe (again after every reconnect: MQTT 3.1.1
 brokers forget the subscriptions of clean sessions, and resubscribing is harmless otherwise),
-reconnect with capped exponential backoff and jitter, acknowledgements (``manual_ack=True``:
-paho never acks by itself), publishes with their outcome, and read pausing for back-pressure.
+reconnect with the shared :class:`~gateway.backoff.Backoff` (capped exponential, jitter, one
+WARNING per outage), acknowledgements (``manual_ack=True``: paho never acks by itself),
+publishes with their outcome, and read pausing for back-pressure.
 It implements :class:`adapters.mqtt.dispatch.Link`. Every paho private it needs is in
 :mod:`adapters.mqtt.paho_compat`; the packets it writes itself come from
 :mod:`adapters.mqtt.packets`.
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import ssl
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +37,7 @@ from adapters.mqtt.config import MQTT_V5, MqttConfig
 from adapters.mqtt.mapping import PublishRequest
 from adapters.mqtt.packets import PUBACK, PUBCOMP, PUBREC, ack_packet
 from adapters.mqtt.paho_compat import FastClient, close_socket, properties_of, to_properties
+from gateway.backoff import Backoff
 from gateway.mqtt.topics import shared
 
 logger = logging.getLogger(__name__)
@@ -152,8 +153,12 @@ class MqttDriver:
         The connection stays open on return, so that the last acknowledgements can still go
         out: call :meth:`close` after the scopes have finished.
         """
-        delay = self.config.reconnect_min
-        outage = False
+        backoff = Backoff(
+            f"MQTT broker {self.config.broker}",
+            logger=logger,
+            initial=self.config.reconnect_min,
+            maximum=self.config.reconnect_max,
+        )
         stopping: asyncio.Task[Any] = self._loop.create_task(stop.wait())
         try:
             while not stop.is_set():
@@ -162,17 +167,11 @@ class MqttDriver:
                 except (OSError, TimeoutError, ConnectionError) as exc:
                     if stop.is_set():
                         break
-                    log = logger.debug if outage else logger.warning
-                    log(
-                        "cannot connect to MQTT broker %s: %s; retrying (backoff up to %.0fs)",
-                        self.config.broker,
-                        exc or type(exc).__name__,
-                        self.config.reconnect_max,
-                    )
-                    outage = True
-                    await asyncio.wait([stopping], timeout=delay * random.uniform(0.8, 1.2))
-                    delay = min(delay * 2, self.config.reconnect_max)
+                    # Some errors have no text (a bare TimeoutError): name their type instead.
+                    reason = exc if str(exc) else ConnectionError(type(exc).__name__)
+                    await backoff.wait(reason, stop=stop)
                     continue
+                backoff.succeeded()
                 logger.info(
                     "connected to MQTT broker %s as %r (MQTT %s, session present: %s)",
                     self.config.broker,
@@ -180,13 +179,10 @@ class MqttDriver:
                     self.config.protocol,
                     self.session_present,
                 )
-                outage = False
-                delay = self.config.reconnect_min
                 assert self._lost is not None
                 await asyncio.wait([self._lost, stopping], return_when=asyncio.FIRST_COMPLETED)
                 if not stop.is_set():
                     logger.warning("connection to MQTT broker %s lost", self.config.broker)
-                    outage = True
         finally:
             stopping.cancel()
 
