@@ -12,8 +12,9 @@ each target's :class:`Device` backlog and makes sure a pump task runs for that d
 A device's pump feeds its backlog, in order, into the device's scope on the
 :class:`~gateway.runtime.ApplicationRuntime` (opening the scope with ``mqtt.connect`` when
 there is none). ``deliver()`` returns a "handled" future; when it resolves the message's
-:class:`~adapters.mqtt.acks.AckEntry` is marked done and every acknowledgement that is now at
-the head of the :class:`~adapters.mqtt.acks.AckQueue` is sent. So a QoS 1/2 message is
+ticket in :class:`~adapters.mqtt.acks.MqttAcks` (over the toolkit's
+:class:`~gateway.acks.OrderedAcks`) is completed and every acknowledgement that is now at the
+head is sent. So a QoS 1/2 message is
 acknowledged (PUBACK / PUBREC) only after its handler returned, and acknowledgements leave in
 arrival order. A QoS 2 PUBLISH re-sent with a packet id that is still held (handled or being
 handled, no PUBREL yet) is not delivered again, only acknowledged (MQTT 4.3.3).
@@ -40,7 +41,7 @@ from typing import Any, Protocol, cast
 
 from prometheus_client import Counter
 
-from adapters.mqtt.acks import AckEntry, AckQueue
+from adapters.mqtt.acks import MqttAcks, Ticket
 from adapters.mqtt.config import MqttConfig
 from adapters.mqtt.mapping import (
     PublishRequest,
@@ -95,14 +96,14 @@ class Link(Protocol):
 class _Item:
     """One event waiting in a device's backlog."""
 
-    __slots__ = ("attempts", "entry", "event", "offline", "seq")
+    __slots__ = ("attempts", "event", "offline", "seq", "ticket")
 
     def __init__(
-        self, seq: int, event: dict[str, Any], entry: AckEntry | None, offline: bool
+        self, seq: int, event: dict[str, Any], ticket: Ticket | None, offline: bool
     ) -> None:
         self.seq = seq
         self.event = event
-        self.entry = entry
+        self.ticket = ticket
         self.offline = offline
         self.attempts = 0
 
@@ -143,7 +144,7 @@ class Dispatcher:
         self.config = config
         self.client_id = client_id
         self.link = link
-        self.acks = AckQueue()
+        self.acks = MqttAcks(link.ack)
         self.devices: dict[Hashable, Device] = {}
         self._dynamic: dict[str, set[Hashable]] = {}
         self._dynamic_qos: dict[str, int] = {}
@@ -191,19 +192,18 @@ class Dispatcher:
             self._ack_now(mid, qos)
             return
         if qos == 2:
-            entry = self.acks.add_qos2(mid, len(targets))
-            if entry is None:
+            ticket = self.acks.add_qos2(mid, len(targets))
+            if ticket is None:
                 # A re-sent copy of a message handled here or being handled: not again.
                 logger.debug("< duplicate QoS 2 message %d on %r: not delivered again", mid, topic)
-                self._flush_acks()
                 return
         else:
-            entry = self.acks.add(mid, qos, len(targets)) if qos else None
+            ticket = self.acks.add(mid, qos, len(targets)) if qos else None
         # The runtime carries plain dicts; the TypedDict is for readers of this module.
         event = cast(dict[str, Any], message_event(topic, payload, qos, retain, dup, properties))
         for key, offline_status in targets:
             offline = offline_status and payload in self._offline
-            self._enqueue(key, topic, _Item(self._next_seq(), event, entry, offline))
+            self._enqueue(key, topic, _Item(self._next_seq(), event, ticket, offline))
         self._in_flight += len(targets)
         if not self._paused and self._in_flight >= self.config.receive_maximum:
             self._paused = True
@@ -252,12 +252,7 @@ class Dispatcher:
 
     def _ack_now(self, mid: int, qos: int) -> None:
         if qos:
-            self.acks.add(mid, qos, 0)
-            self._flush_acks()
-
-    def _flush_acks(self) -> None:
-        for mid, qos in self.acks.ready():
-            self.link.ack(mid, qos)
+            self.acks.add(mid, qos, 0)  # acknowledged in its turn
 
     # -- device backlogs and pumps ----------------------------------------------------------
 
@@ -290,7 +285,7 @@ class Dispatcher:
                 item = backlog[0]
                 handle = runtime.get(device.key)
                 if (
-                    item.entry is None
+                    item.ticket is None
                     and item.event["type"] != "mqtt.message"
                     and (handle is None or handle.closed)
                 ):
@@ -365,11 +360,8 @@ class Dispatcher:
         if item.event.get("type") != "mqtt.message":
             return
         self._in_flight -= 1
-        if item.entry is not None:
-            self.acks.done(item.entry)
-            # An entry of a lost connection may still release a QoS 2 copy re-sent since.
-            if item.entry.generation == self.acks.generation or item.entry.qos == 2:
-                self._flush_acks()
+        if item.ticket is not None:
+            self.acks.done(item.ticket)
         if self._paused and self._in_flight <= self._resume_at:
             self._paused = False
             self.link.resume_reading()
