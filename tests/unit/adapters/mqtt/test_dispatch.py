@@ -11,6 +11,7 @@ import pytest
 from adapters.mqtt.config import parse_url
 from adapters.mqtt.dispatch import DROPPED, Dispatcher
 from adapters.mqtt.mapping import PublishRequest
+from gateway.clock import FakeClock
 from gateway.exceptions import LocalProtocolError
 from gateway.mqtt.consumer import AsyncMqttConsumer
 from gateway.mqtt.routing import TopicRouter, topic
@@ -264,3 +265,48 @@ async def test_qos2_ids_are_forgotten_when_the_broker_lost_the_session(setup: An
     dispatcher.session_lost()
     feed(dispatcher, "d/a/t", "two", 8, qos=2)
     await until(lambda: ("a", "d/a/t", "two") in Recorder.log and link.acks == [8, 8])
+
+
+async def test_a_full_device_backlog_pauses_reading_until_it_catches_up() -> None:
+    Recorder.log = []
+    Recorder.gate = asyncio.Event()
+    router = TopicRouter([topic("d/{device}/#", Recorder)])
+    runtime = ApplicationRuntime(router, "mqtt-test", queue_size=2, idle_timeout=None)
+    link = FakeLink()
+    dispatcher = Dispatcher(runtime, router, parse_url("mqtt://h?client_id=t"), "t", link)
+    feed(dispatcher, "d/a/t", "wait", 1, qos=0)
+    mid = 2
+    while not link.paused:  # QoS 0: no acknowledgement to count, the backlog is the bound
+        feed(dispatcher, "d/a/t", f"m{mid}", mid, qos=0)
+        mid += 1
+        assert mid < 50, "reading was never paused"
+        await asyncio.sleep(0)
+    assert link.paused == 1 and link.resumed == 0
+    Recorder.gate.set()
+    await until(lambda: link.resumed == 1)
+    await until(lambda: ("a", "d/a/t", f"m{mid - 1}") in Recorder.log)
+    texts = [entry[2] for entry in Recorder.log if entry[0] == "a"]
+    assert texts == ["wait", *[f"m{n}" for n in range(2, mid)]]
+    await dispatcher.close()
+
+
+async def test_messages_not_handled_by_shutdown_are_not_acknowledged() -> None:
+    Recorder.log = []
+    Recorder.gate = asyncio.Event()
+    router = TopicRouter([topic("d/{device}/#", Recorder)])
+    clock = FakeClock()
+    runtime = ApplicationRuntime(
+        router, "mqtt-test", idle_timeout=None, close_grace=5, shutdown_timeout=10, clock=clock
+    )
+    link = FakeLink()
+    dispatcher = Dispatcher(runtime, router, parse_url("mqtt://h?client_id=t"), "t", link)
+    feed(dispatcher, "d/a/t", "done", 1)
+    feed(dispatcher, "d/b/t", "wait", 2)  # never finishes: cancelled at the deadline
+    feed(dispatcher, "d/b/t", "queued", 3)
+    await until(lambda: link.acks == [1])
+    closing = asyncio.create_task(dispatcher.close())
+    while not closing.done():  # the close grace and the shutdown deadline pass
+        await clock.settle()
+        clock.advance(1)
+    await closing
+    assert link.acks == [1]  # 2 and 3 come back from the broker to the next process
