@@ -222,9 +222,15 @@ async def test_acks_of_a_lost_connection_are_not_sent(setup: Any) -> None:
 async def test_idle_scope_gets_disconnect_idle() -> None:
     Recorder.log = []
     router = TopicRouter([topic("d/{device}/#", Recorder)])
-    runtime = ApplicationRuntime(router, "mqtt-test", idle_timeout=0.05)
+    clock = FakeClock()
+    runtime = ApplicationRuntime(router, "mqtt-test", idle_timeout=300, clock=clock)
     dispatcher = Dispatcher(runtime, router, parse_url("mqtt://h"), "t", FakeLink())
     feed(dispatcher, "d/a/t", "hi", 1, qos=0)
+    await until(lambda: ("a", "d/a/t", "hi") in Recorder.log)
+    clock.advance(299)
+    await clock.settle()
+    assert ("disconnect", "a", "idle") not in Recorder.log
+    clock.advance(1)
     await until(lambda: ("disconnect", "a", "idle") in Recorder.log)
     await dispatcher.close()
 
@@ -310,3 +316,23 @@ async def test_messages_not_handled_by_shutdown_are_not_acknowledged() -> None:
         clock.advance(1)
     await closing
     assert link.acks == [1]  # 2 and 3 come back from the broker to the next process
+
+
+async def test_offline_closes_the_scope_of_an_app_that_ignores_disconnect() -> None:
+    seen: list[str] = []
+
+    async def stubborn(scope: Any, receive: Any, send: Any) -> None:
+        while True:  # never returns by itself, not even on mqtt.disconnect
+            seen.append((await receive())["type"])
+
+    router = TopicRouter([topic("d/{device}/#", stubborn, status="d/{device}/status")])
+    clock = FakeClock()
+    runtime = ApplicationRuntime(router, "mqtt-test", idle_timeout=None, close_grace=5, clock=clock)
+    link = FakeLink()
+    dispatcher = Dispatcher(runtime, router, parse_url("mqtt://h?client_id=t"), "t", link)
+    feed(dispatcher, "d/a/status", "offline", 1)
+    await until(lambda: "mqtt.disconnect" in seen and link.acks == [1])
+    # The runtime closes it: the close event, then cancelled when it asks for more.
+    await until(lambda: runtime.open_scopes == 0)
+    assert seen[:3] == ["mqtt.connect", "mqtt.message", "mqtt.disconnect"]
+    await dispatcher.close()
