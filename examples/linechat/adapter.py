@@ -121,11 +121,14 @@ class LineChatAdapter(Adapter):
         finally:
             server.close()
             logger.info("linechat: shutting down %d connection(s)", len(self._connections))
+            closes = []
             for connection in list(self._connections.values()):
                 connection.stopping = True
                 handle = runtime.get(connection.key)
                 if handle is not None:
-                    await handle.close(disconnect_event("shutdown"))
+                    closes.append(handle.close(disconnect_event("shutdown")))
+            # Concurrently: each waits for its instance to end (at most the close grace).
+            await asyncio.gather(*closes)
             await runtime.shutdown()
             for connection in list(self._connections.values()):
                 connection.writer.close()

@@ -155,11 +155,13 @@ async def test_a_line_too_long_closes_the_connection() -> None:
 async def test_shutdown_tells_the_scopes_and_closes_the_connections() -> None:
     app = Recorder()
     async with serving(app) as adapter:
-        client = await Client.connect(adapter)
-        await client.say("hi")
-        assert await client.line() == "echo hi"
-    assert app.reasons() == ["shutdown"]
-    assert await client.closed()
+        clients = [await Client.connect(adapter) for _ in range(3)]
+        for client in clients:
+            await client.say("hi")
+            assert await client.line() == "echo hi"
+    assert app.reasons() == ["shutdown"] * 3
+    for client in clients:
+        assert await client.closed()
 
 
 async def test_an_app_error_on_send_reaches_the_app_and_the_connection_closes() -> None:
