@@ -23,9 +23,9 @@ being handled, no PUBREL yet) is not delivered again, only acknowledged (MQTT 4.
   instance were never handled: the runtime gives them to a new instance, in order (at most
   ``max_attempts`` instances per event, then it is dropped, logged and counted, and
   acknowledged).
-- A status message with an "offline" payload is delivered, then ``mqtt.disconnect`` reason
-  "offline" right behind it, which ends the scope. Idle scopes are closed by the runtime
-  (reason "idle").
+- A status message with an "offline" payload is delivered, then the scope is closed behind
+  it (``close_by_key``) with ``mqtt.disconnect`` reason "offline". Idle scopes are closed by
+  the runtime (reason "idle").
 - Back-pressure: once ``receive_maximum`` QoS 1/2 messages are unacknowledged (MQTT 5's
   Receive Maximum, enforced here for MQTT 3.1.1 too), or a device's backlog in the runtime
   reaches ``queue_size`` behind its full scope (QoS 0 floods), the driver stops reading the
@@ -131,7 +131,6 @@ class Dispatcher:
         self._resume_at = max(1, config.receive_maximum // 2)
         self._offline = frozenset(config.offline_payloads)
         self._closing = False
-        self._closes: set[asyncio.Future[None]] = set()
 
     @property
     def in_flight(self) -> int:
@@ -276,18 +275,9 @@ class Dispatcher:
 
     def _went_offline(self, key: Hashable, topic: str) -> None:
         logger.info("%s reported offline: closing its scope", topic)
-        event = cast(dict[str, Any], disconnect_event("offline"))
-        closing = self.runtime.deliver_by_key(key, event, self._opener(key, topic))
-        closing.add_done_callback(functools.partial(self._close_if_open, key))
-
-    def _close_if_open(self, key: Hashable, future: asyncio.Future[None]) -> None:
-        # mqtt.disconnect is the scope's last event; an application that goes on after it
-        # is closed by the runtime (close grace, then cancelled).
-        handle = self.runtime.get(key)
-        if handle is not None and not handle.closed and not self._closing:
-            closing = asyncio.ensure_future(handle.close())
-            self._closes.add(closing)
-            closing.add_done_callback(self._closes.discard)
+        # Behind the status message: the instance takes it, then mqtt.disconnect "offline",
+        # then ends (an application that goes on is cancelled after the close grace).
+        self.runtime.close_by_key(key, cast(dict[str, Any], disconnect_event("offline")))
 
     async def _scope_closed(self, handle: ScopeHandle, exc: BaseException | None) -> None:
         self._openers.pop(handle.key, None)

@@ -201,13 +201,9 @@ class _Connection:
         except ConnectionError as exc:
             logger.debug("linechat %s: %s", key, exc)
         if not (self.ended or self.stopping):
-            # Behind every line already delivered; a consumer stops on it.
-            last = await runtime.deliver_by_key_wait(key, disconnect_event(reason), self.opener)
-            with contextlib.suppress(Exception):
-                await last
-            handle = runtime.get(key)
-            if handle is not None:  # the application did not end on disconnect: make it
-                await handle.close()
+            # Behind every line already delivered: the instance takes them, then the
+            # disconnect event, then ends (cancelled after the close grace if it goes on).
+            await runtime.close_by_key(key, disconnect_event(reason))
         self.writer.close()
         with contextlib.suppress(ConnectionError):
             await self.writer.wait_closed()
