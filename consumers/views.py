@@ -12,9 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from adapters.web.status import RateTracker, status_snapshot
 from gateway import metrics as gateway_metrics
 from gateway.server import known_adapters
+from gateway.status import RateTracker, status_snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -19,17 +19,13 @@ from django.utils.module_loading import import_string
 
 from gateway import metrics
 from gateway.exceptions import ConfigurationError
-from gateway.routing import as_application
-from gateway.runtime import ASGIApp
+from gateway.types import ASGIApp
 
 logger = logging.getLogger(__name__)
 
 #: Extra seconds the supervisor waits after ``shutdown_timeout`` for adapters to finish
 #: their own graceful shutdown (which cancels leftovers at ``shutdown_timeout``).
 SHUTDOWN_MARGIN = 2.0
-
-#: The application served when settings.ASGI_APPLICATION is not set.
-DEFAULT_APPLICATION = "project.asgi.application"
 
 _registry: dict[str, type[Adapter]] = {}
 
@@ -115,23 +111,6 @@ def get_adapter_class(name: str, settings: Any) -> type[Adapter]:
             f"adapter {name!r}: GATEWAY_ADAPTERS must name an Adapter subclass, got {target!r}"
         )
     return target
-
-
-def load_application(settings: Any) -> ASGIApp:
-    """Import the application named by ``settings.ASGI_APPLICATION`` (default
-    ``project.asgi.application``); a consumer class is taken as ``Consumer.as_asgi()``.
-
-    Raises:
-        ConfigurationError: the dotted path cannot be imported; the message says what to set.
-    """
-    dotted = getattr(settings, "ASGI_APPLICATION", None) or DEFAULT_APPLICATION
-    try:
-        return as_application(import_string(dotted))
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"cannot import the ASGI application {dotted!r} ({exc}): set ASGI_APPLICATION to "
-            "the dotted path of your application, e.g. project.asgi.application"
-        ) from exc
 
 
 async def run_adapters(
