@@ -18,6 +18,7 @@ from typing import Any, ClassVar, TypeVar
 from django.utils.module_loading import import_string
 
 from gateway import metrics
+from gateway.clock import Clock, LoopClock, wait_until
 from gateway.exceptions import ConfigurationError
 from gateway.types import ASGIApp
 
@@ -118,6 +119,8 @@ async def run_adapters(
     application: ASGIApp,
     stop: asyncio.Event,
     shutdown_timeout: float,
+    *,
+    clock: Clock | None = None,
 ) -> list[str]:
     """Run adapters concurrently until ``stop`` is set or one of them fails.
 
@@ -130,6 +133,7 @@ async def run_adapters(
         stop: set it to shut down; the supervisor also sets it when an adapter fails.
         shutdown_timeout: after ``stop``, how long adapters get before they are cancelled
             (plus :data:`SHUTDOWN_MARGIN`).
+        clock: what that deadline is measured on (None: the running loop's).
 
     Returns:
         The names of the adapters that failed (empty after a clean shutdown).
@@ -152,9 +156,12 @@ async def run_adapters(
             for task in done - {stop_waiter}:
                 failed += _failure(tasks[task], task, stop)
         if pending:
-            done, pending = await asyncio.wait(pending, timeout=shutdown_timeout + SHUTDOWN_MARGIN)
-            for task in done:
+            clock = clock or LoopClock()
+            deadline = clock.time() + shutdown_timeout + SHUTDOWN_MARGIN
+            still = await wait_until(clock, pending, deadline)
+            for task in pending - still:
                 failed += _failure(tasks[task], task, stop)
+            pending = still
         if pending:
             logger.warning(
                 "adapter(s) %s did not stop within %.1fs: cancelling",

@@ -11,6 +11,7 @@ import pytest
 
 from gateway import adapter as adapter_module
 from gateway import applications
+from gateway.clock import FakeClock
 from gateway.consumer import AsyncConsumer
 from gateway.exceptions import ConfigurationError
 from gateway.server import (
@@ -127,10 +128,14 @@ async def test_an_adapter_that_ignores_stop_is_cancelled(monkeypatch, caplog) ->
     monkeypatch.setattr(adapter_module, "SHUTDOWN_MARGIN", 0.0)
     hang = FakeAdapter("hang")
     stop = asyncio.Event()
-    runner = asyncio.create_task(run_adapters({"hang": hang}, app, stop, 0.01))
+    clock = FakeClock()
+    runner = asyncio.create_task(run_adapters({"hang": hang}, app, stop, 5.0, clock=clock))
     await hang.started.wait()
     with caplog.at_level(logging.WARNING, logger="gateway.adapter"):
         stop.set()
+        await clock.settle()
+        assert not runner.done()  # still inside the deadline
+        clock.advance(5.0)
         assert await runner == []
     assert hang.cancelled
     assert "did not stop" in caplog.text
