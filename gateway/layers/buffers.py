@@ -62,6 +62,14 @@ class ChannelBuffers:
         """Number of channels that hold messages or waiters (their buffers are allocated)."""
         return len(self._channels)
 
+    def __contains__(self, name: object) -> bool:
+        """True when ``name`` holds messages or waiters."""
+        return name in self._channels
+
+    def names(self) -> list[str]:
+        """The channels that hold messages or waiters, oldest first."""
+        return list(self._channels)
+
     def pending(self, name: str) -> int:
         """Number of messages buffered for ``name`` (expired ones included until swept)."""
         channel = self._channels.get(name)
