@@ -23,7 +23,7 @@ import asyncio
 import logging
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
@@ -328,8 +328,17 @@ _loop_layers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakS
 )
 
 
-def release_on_close(loop: asyncio.AbstractEventLoop, layer: RedisChannelLayer) -> None:
-    """Arrange for ``layer``'s state of ``loop`` to be closed when the loop closes."""
+class _PerLoopLayer(Protocol):
+    """A layer keeping state per event loop (both Redis layers)."""
+
+    def forget_loop(self, loop: asyncio.AbstractEventLoop) -> Any: ...
+
+
+def release_on_close(loop: asyncio.AbstractEventLoop, layer: _PerLoopLayer) -> None:
+    """Arrange for ``layer``'s state of ``loop`` to be closed when the loop closes.
+
+    ``layer.forget_loop(loop)`` must return that state (with an ``aclose()``) or None.
+    """
     layers = _loop_layers.get(loop)
     if layers is None:
         layers = _loop_layers[loop] = weakref.WeakSet()
