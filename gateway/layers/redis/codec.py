@@ -114,10 +114,10 @@ def parse_header(item: bytes) -> tuple[int, str, int]:
     if first <= 0 or second < 0:
         raise RemoteProtocolError(f"not a channel layer item: {item[:40]!r}")
     try:
-        expires = int(item[:first])
+        # UnicodeDecodeError is a ValueError too: a channel name is ASCII in our items.
+        return int(item[:first]), item[first + 1 : second].decode(), second + 1
     except ValueError:
         raise RemoteProtocolError(f"not a channel layer item: {item[:40]!r}") from None
-    return expires, item[first + 1 : second].decode(), second + 1
 
 
 def parse_item(item: bytes) -> tuple[int, str, bytes]:
