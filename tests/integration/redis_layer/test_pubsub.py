@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from asgiref.sync import async_to_sync
 
-from gateway.exceptions import InvalidMessage, InvalidState
+from gateway.exceptions import ChannelLayerUnavailable, InvalidMessage, InvalidState
 from gateway.layers.redis.pubsub import RedisPubSubChannelLayer
 
 from .conftest import RedisServer, sentinel_for
@@ -239,3 +239,17 @@ async def test_reconnects_resubscribes_and_notifies(
     assert [r.levelno for r in outage] == [logging.WARNING, logging.INFO]
     await layer.close()
     await sender.close()
+
+
+async def test_unreachable_redis_raises_after_reconnect_timeout(
+    redis_server: Callable[..., RedisServer],
+) -> None:
+    server = redis_server()
+    layer = RedisPubSubChannelLayer(hosts=[server.url], reconnect_timeout=0.3)
+    channel = await layer.new_channel()
+    server.stop()
+    with pytest.raises(ChannelLayerUnavailable, match=r"unreachable for 0\.3 s"):
+        await layer.send(channel, {"type": "lost"})
+    with pytest.raises(ChannelLayerUnavailable, match="did not confirm the subscription"):
+        await layer.new_channel()
+    await layer.close()
