@@ -9,8 +9,13 @@ first reads the group (one slot), then pushes once per receiving list. redis-py'
 over; while no master answers for a slot, the layer's own retry (``reconnect_timeout``) waits.
 
 The two classes here give the layer's loop state the same small API as its single-server
-:class:`~gateway.layers.redis.multiplex.Multiplexer`, over a cluster client instead of one
-pipelined connection (cluster mode trades that pipelining for redis-py's routing).
+:class:`~gateway.layers.redis.multiplex.Multiplexer`. Fast path: a command goes, pipelined, over
+one Multiplexer connection per master, to the node redis-py's slot map names for its key.
+Whenever that node answers with a redirection (``MOVED``, ``ASK``, ``TRYAGAIN``,
+``CLUSTERDOWN``) or cannot be reached, the command is sent again through redis-py's
+``RedisCluster``, which follows the redirection, refreshes the map (the next fast-path command
+uses the new owner) and retries; a redirected command was not executed, so nothing is done
+twice. Before redis-py has loaded the map (the first command), everything takes that path.
 """
 
 from __future__ import annotations
@@ -20,11 +25,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from redis.asyncio import ConnectionPool, SSLConnection
 from redis.asyncio.cluster import ClusterNode, RedisCluster
-from redis.exceptions import NoScriptError, ResponseError
+from redis.crc import key_slot
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from gateway.exceptions import ConfigurationError
-from gateway.layers.redis.hosts import _KEEPALIVE, CERT_REQS
+from gateway.layers.redis.faults import CONNECTION_ERRORS
+from gateway.layers.redis.hosts import _KEEPALIVE, BASE_KWARGS, CERT_REQS
+from gateway.layers.redis.multiplex import Multiplexer
+
+#: Error replies that mean "not here, not now": the command was not executed.
+_REDIRECTIONS = ("MOVED ", "ASK ", "TRYAGAIN", "CLUSTERDOWN")
 
 # As for single servers (hosts.BASE_KWARGS): no socket timeout, since blocking pops wait;
 # TCP keepalive notices a silent node instead.
@@ -109,18 +121,71 @@ def parse_cluster_hosts(
     return ClusterSpec(label, tuple(seeds), kwargs)
 
 
-class ClusterCommands:
-    """The Multiplexer API (``execute``, ``evalsha``, ``close``) over a cluster client.
+class NodeConnections:
+    """One pipelined :class:`Multiplexer` per master, found from redis-py's slot map."""
 
-    Every command is routed by redis-py from its first key, so scripts get their keys in
-    ``keys`` (at least one: the slot they run in).
+    def __init__(self, client: RedisCluster, spec: ClusterSpec) -> None:
+        self.client = client
+        kwargs = {**BASE_KWARGS, **spec.kwargs}
+        if kwargs.pop("ssl", False):
+            kwargs["connection_class"] = SSLConnection
+        self._kwargs = kwargs
+        self._by_node: dict[str, Multiplexer] = {}
+
+    def for_key(self, key: str, direct: bool = False) -> Multiplexer | None:
+        """The connection to the master of ``key``'s slot; None while the map is not loaded
+        (or a slot has no master), when the caller goes through redis-py instead."""
+        nodes = self.client.nodes_manager
+        if not nodes.slots_cache:
+            return None
+        try:
+            node = nodes.get_node_from_slot(key_slot(key.encode()))
+        except RedisError:
+            return None
+        if direct:
+            return Multiplexer(self._pool(node), direct=True)
+        mux = self._by_node.get(node.name)
+        if mux is None:
+            mux = self._by_node[node.name] = Multiplexer(self._pool(node))
+        return mux
+
+    def _pool(self, node: ClusterNode) -> ConnectionPool:
+        return ConnectionPool(host=node.host, port=node.port, **self._kwargs)
+
+    async def close(self) -> None:
+        """Close every node connection (pending commands fail)."""
+        muxes, self._by_node = list(self._by_node.values()), {}
+        for mux in muxes:
+            await mux.close()
+            await mux.pool.disconnect()
+
+
+def _redirected(reply: object) -> bool:
+    return isinstance(reply, ResponseError) and str(reply).startswith(_REDIRECTIONS)
+
+
+class ClusterCommands:
+    """The Multiplexer API (``execute``, ``evalsha``, ``close``) over a cluster.
+
+    Every command routes by its first key, so scripts get their keys in ``keys`` (at least
+    one: the slot they run in).
     """
 
-    def __init__(self, client: RedisCluster) -> None:
+    def __init__(self, client: RedisCluster, spec: ClusterSpec) -> None:
         self.client = client
+        self.nodes = NodeConnections(client, spec)
 
     async def execute(self, *args: Any) -> Any:
         """Send one command (its first argument after the name is the key it routes by)."""
+        mux = self.nodes.for_key(str(args[1])) if len(args) > 1 else None
+        if mux is not None:
+            try:
+                return await mux.execute(*args)
+            except ResponseError as exc:
+                if not _redirected(exc):
+                    raise
+            except CONNECTION_ERRORS:
+                pass  # redis-py finds out what happened to the node, and retries
         return await self.client.execute_command(*args)
 
     async def evalsha(self, script: Any, keys: list[Any], args: list[Any]) -> Any:
@@ -129,6 +194,15 @@ class ClusterCommands:
         Raises:
             redis.exceptions.ResponseError: Redis answered with an error.
         """
+        mux = self.nodes.for_key(str(keys[0])) if keys else None
+        if mux is not None:
+            try:
+                return await mux.evalsha(script, keys, args)
+            except ResponseError as exc:
+                if not _redirected(exc):
+                    raise
+            except CONNECTION_ERRORS:
+                pass
         try:
             return await self.client.evalsha(script.sha, len(keys), *keys, *args)
         except NoScriptError:
@@ -136,43 +210,86 @@ class ClusterCommands:
             return await self.client.eval(script.script, len(keys), *keys, *args)
 
     async def close(self, reuse: bool = False) -> None:
-        """Nothing of its own to close: the cluster client's connections close with it."""
+        """Close the node connections (the cluster client's own close with the client)."""
+        await self.nodes.close()
 
 
 class ClusterReaderConnection:
     """The direct-mode Multiplexer API (``connect``, ``write``, ``read``, ``close``) for a
-    reader's blocking pops on a cluster: written commands run one after the other, each on the
-    node that serves its key, through redis-py (which follows redirections)."""
+    reader's blocking pops of one list (``key``) on a cluster.
 
-    def __init__(self, client: RedisCluster) -> None:
+    The pops are pipelined on a direct connection to the master of the key's slot. A pop
+    answered with a redirection was not executed: it and the ones written after it are run
+    through redis-py (which follows the redirection and updates the map), and the next
+    :meth:`connect` opens a connection to the new owner.
+    """
+
+    def __init__(self, client: RedisCluster, nodes: NodeConnections, key: str) -> None:
         self.client = client
-        self._pending: list[tuple[Any, ...]] = []
+        self.nodes = nodes
+        self.key = key
+        self._direct: Multiplexer | None = None
+        self._written: list[tuple[Any, ...]] = []
+        #: Commands to run through redis-py (no direct connection, or after a redirection).
+        self._slow: list[tuple[Any, ...]] = []
 
     async def connect(self) -> None:
-        """Nothing to open ahead: redis-py connects to a node on its first command."""
+        """Open a direct connection to the key's master, if the slot map names one."""
+        if self._direct is None:
+            self._direct = self.nodes.for_key(self.key, direct=True)
+            if self._direct is not None:
+                try:
+                    await self._direct.connect()
+                except CONNECTION_ERRORS:
+                    await self._drop_direct()
 
     def write(self, *commands: tuple[Any, ...]) -> None:
-        """Queue ``commands``; :meth:`read` runs them in order."""
-        self._pending.extend(commands)
+        """Write ``commands`` (each one for :meth:`read`)."""
+        if self._direct is not None and not self._slow:
+            self._direct.write(*commands)
+            self._written.extend(commands)
+        else:
+            self._slow.extend(commands)
 
     async def read(self, count: int) -> list[Any]:
-        """Run the next ``count`` queued commands; error replies are returned, not raised.
+        """Return the replies of the next ``count`` commands; error replies are returned.
 
         Raises:
             redis.exceptions.ConnectionError: no node answered (the caller backs off).
         """
         replies: list[Any] = []
-        for _ in range(count):
-            command = self._pending.pop(0)
-            try:
-                replies.append(await self.client.execute_command(*command))
-            except ResponseError as exc:
-                replies.append(exc)
-            except BaseException:
-                self._pending.clear()  # as a lost connection loses what was written to it
-                raise
+        try:
+            while len(replies) < count:
+                if self._written and self._direct is not None:
+                    (reply,) = await self._direct.read(1)
+                    command = self._written.pop(0)
+                    if not _redirected(reply):
+                        replies.append(reply)
+                        continue
+                    # Not executed, nor were the pops queued behind it on that node.
+                    self._slow = [command, *self._written, *self._slow]
+                    self._written = []
+                    await self._drop_direct()
+                    continue
+                command = self._slow.pop(0)
+                try:
+                    replies.append(await self.client.execute_command(*command))
+                except ResponseError as exc:
+                    replies.append(exc)
+        except BaseException:
+            # As a lost connection loses what was written to it.
+            self._written, self._slow = [], []
+            await self._drop_direct()
+            raise
         return replies
 
+    async def _drop_direct(self) -> None:
+        direct, self._direct = self._direct, None
+        if direct is not None:
+            await direct.close()
+            await direct.pool.disconnect()
+
     async def close(self, reuse: bool = False) -> None:
-        """Forget queued commands (the cluster client owns the connections)."""
-        self._pending.clear()
+        """Close the direct connection; forget what was queued."""
+        self._written, self._slow = [], []
+        await self._drop_direct()

@@ -67,7 +67,7 @@ class LoopState:
         if layer.cluster_spec is not None:
             # One client for the whole cluster; redis-py routes each command to its slot.
             self.clients = [layer.cluster_spec.make_client()]
-            self.mux = [ClusterCommands(self.clients[0])]
+            self.mux = [ClusterCommands(self.clients[0], layer.cluster_spec)]
         else:
             self.clients = [Redis(connection_pool=spec.make_pool()) for spec in layer.hosts]
             #: Short commands (sends, groups, counts) are pipelined over one connection per host.
@@ -215,7 +215,8 @@ class Reader:
         self.outage = layer.outages[self.shard]
         self.connection: Any
         if layer.cluster:
-            self.connection = ClusterReaderConnection(state.clients[self.shard])
+            commands = state.mux[self.shard]
+            self.connection = ClusterReaderConnection(commands.client, commands.nodes, self.key)
         else:
             self.connection = Multiplexer(state.clients[self.shard].connection_pool, direct=True)
         self.wake = asyncio.Event()

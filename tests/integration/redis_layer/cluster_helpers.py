@@ -162,15 +162,25 @@ def node_id(client: redis.Redis) -> str:
     return raw.decode() if isinstance(raw, bytes) else str(raw)
 
 
-def move_slot(cluster: LocalCluster, slot: int, source: int, target: int) -> None:
+def move_slot(
+    cluster: LocalCluster, slot: int, source: int, target: int, finish: bool = True
+) -> None:
     """Move ``slot`` (with its keys) from the master on port ``source`` to the one on ``target``,
-    as ``redis-cli --cluster reshard`` does: IMPORTING/MIGRATING, MIGRATE, then SETSLOT NODE."""
+    as ``redis-cli --cluster reshard`` does: IMPORTING/MIGRATING, MIGRATE, then SETSLOT NODE.
+    With ``finish=False`` the slot stays mid-migration (the source answers ASK)."""
     src, dst = cluster.node(source), cluster.node(target)
     src_id, dst_id = node_id(src), node_id(dst)
     dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
     src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
     while keys := src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100):
         src.execute_command("MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS", *keys)
+    if finish:
+        finish_move(cluster, slot, target)
+
+
+def finish_move(cluster: LocalCluster, slot: int, target: int) -> None:
+    """Give ``slot`` to the master on ``target`` on every node (ends a migration)."""
+    dst_id = node_id(cluster.node(target))
     for port in cluster.ports:
         try:
             cluster.node(port).execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)

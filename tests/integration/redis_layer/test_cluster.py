@@ -17,7 +17,7 @@ import pytest
 from gateway.exceptions import ChannelFull, ConfigurationError
 from gateway.layers.redis import RedisChannelLayer
 
-from .cluster_helpers import LocalCluster, move_slot
+from .cluster_helpers import LocalCluster, finish_move, move_slot
 
 pytestmark = pytest.mark.integration
 
@@ -135,6 +135,27 @@ async def test_a_moved_slot_is_followed(layer: RedisChannelLayer, cluster: Local
     await layer.send(name, {"type": "after"})
     assert await layer.receive(name) == {"type": "after"}
     assert cluster.node(target).llen(key) == 0
+
+
+async def test_a_slot_mid_migration_is_followed(
+    layer: RedisChannelLayer, cluster: LocalCluster
+) -> None:
+    name = await layer.new_channel()
+    await layer.send(name, {"type": "before"})
+    assert await layer.receive(name) == {"type": "before"}
+    await layer.send(name, {"type": "moving"})
+    key = layer.channel_key(layer.non_local_name(name))
+    source = cluster.owner_of(key)
+    target = next(port for port in cluster.ports if port != source)
+    slot = int(cluster.node(source).execute_command("CLUSTER", "KEYSLOT", key))
+    move_slot(cluster, slot, source, target, finish=False)
+    # The source still owns the slot but answers ASK for the keys it gave away.
+    assert await asyncio.wait_for(layer.receive(name), 10) == {"type": "moving"}
+    await layer.send(name, {"type": "during"})
+    assert await asyncio.wait_for(layer.receive(name), 10) == {"type": "during"}
+    finish_move(cluster, slot, target)
+    await layer.send(name, {"type": "after"})
+    assert await asyncio.wait_for(layer.receive(name), 10) == {"type": "after"}
 
 
 async def test_master_failover(tmp_path: Path) -> None:
