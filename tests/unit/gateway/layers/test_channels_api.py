@@ -84,3 +84,10 @@ async def test_groups_mapping() -> None:
     await layer.group_add("other", "chan-3")
     await layer.flush()
     assert len(layer.groups) == 0
+
+
+def test_default_channel_layer_alias_is_importable_from_the_package() -> None:
+    import gateway
+    from gateway.layers import DEFAULT_CHANNEL_LAYER
+
+    assert gateway.DEFAULT_CHANNEL_LAYER == DEFAULT_CHANNEL_LAYER == "default"

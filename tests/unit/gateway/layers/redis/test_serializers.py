@@ -154,3 +154,11 @@ def test_codec_json_is_channels_redis_json() -> None:
     # A channels_redis process using serializer_format "json" reads what we write.
     assert MessageCodec("json").dumps(MESSAGE) == JSON
     assert MessageCodec().dumps(MESSAGE) == MSGPACK
+
+
+def test_both_redis_layers_serialize_as_channels_redis() -> None:
+    from gateway.layers.redis import RedisChannelLayer, RedisPubSubChannelLayer
+
+    for layer in (RedisChannelLayer(), RedisPubSubChannelLayer()):
+        assert layer.serialize(MESSAGE) == MSGPACK
+        assert layer.deserialize(MSGPACK) == MESSAGE
