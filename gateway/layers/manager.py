@@ -23,12 +23,13 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+from gateway import DEFAULT_CHANNEL_LAYER
 from gateway.exceptions import InvalidChannelLayerError
 from gateway.layers.base import BaseChannelLayer
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHANNEL_LAYER = "default"
+__all__ = ["DEFAULT_CHANNEL_LAYER", "ChannelLayerManager", "channel_layers", "get_channel_layer"]
 
 
 class ChannelLayerManager:

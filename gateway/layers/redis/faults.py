@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from redis.exceptions import (
+    ClusterDownError,
+    MasterDownError,
+    RedisClusterException,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -11,8 +17,18 @@ from gateway.backoff import Backoff
 
 logger = logging.getLogger("gateway.layers.redis")
 
-#: What a lost or refused connection raises: retry these, never anything else.
-CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+#: What a lost or refused connection raises: retry these, never anything else. With a Redis
+#: Cluster also what a failover raises once redis-py's own retries are spent: no node reachable,
+#: CLUSTERDOWN, MASTERDOWN, TRYAGAIN (a slot mid-migration).
+CONNECTION_ERRORS = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    RedisClusterException,
+    ClusterDownError,
+    MasterDownError,
+    TryAgainError,
+)
 
 
 class Outage(Backoff):
