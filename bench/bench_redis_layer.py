@@ -180,9 +180,10 @@ def _best(runs: list[dict[str, float]]) -> dict[str, float]:
     return {name: pick[name](run[name] for run in runs) for name in runs[0]}
 
 
-def _run_in(python: str | Path, kind: str, url: str) -> dict[str, float]:
+def _run_in(python: str | Path, kind: str, url: str, script: str = __file__) -> dict[str, float]:
+    """Run ``script --worker kind url`` with ``python``; return the figures it printed."""
     done = subprocess.run(
-        [str(python), __file__, "--worker", kind, url],
+        [str(python), script, "--worker", kind, url],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import SyncToAsync
+from asgiref.sync import SyncToAsync, sync_to_async
 from django.db import close_old_connections
 
 
@@ -39,3 +39,13 @@ class DatabaseSyncToAsync(SyncToAsync):  # type: ignore[type-arg]
 
 # The class is TitleCased, but it is meant to be used as a decorator or a function.
 database_sync_to_async = DatabaseSyncToAsync
+
+
+async def aclose_old_connections() -> None:
+    """Close this thread's stale database connections, from async code (Channels 4.2+).
+
+    Runs Django's ``close_old_connections`` in the thread that ``sync_to_async`` and
+    :func:`database_sync_to_async` use for ORM calls, where the connections live. Call it
+    where a long-lived async consumer starts a unit of work, as Django does per request.
+    """
+    await sync_to_async(close_old_connections)()

@@ -5,12 +5,15 @@
     GatewayError
     ├── ConfigurationError (also ValueError)      settings or arguments are wrong: fix the config
     │   ├── InvalidChannelLayerError               CHANNEL_LAYERS names a backend that can't be used
-    │   └── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
+    │   ├── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
+    │   ├── SerializerDoesNotExist (also KeyError)  no serializer registered for a format
+    │   └── InvalidSerializer (also AssertionError) a class that cannot serialize was registered
     ├── ChannelFull                                a channel is full: the message was not sent
     ├── ChannelLayerUnavailable (also ConnectionError)  the layer's server stayed unreachable
     ├── MessageTooLarge                            a message is larger than the layer accepts
     ├── UnknownEventType (also ValueError)         a consumer has no handler for an event type
     ├── NoRouteFound (also ValueError)             no route matched a scope
+    │   └── ScopeKeyMissing (also KeyError)         the scope lacks the key a router needs
     ├── InvalidInput (also ValueError)             user input (nickname, room, text) is refused
     ├── ProtocolError
     │   ├── LocalProtocolError                     our caller broke the API (a bug in the caller)
@@ -18,8 +21,10 @@
     │   │   ├── InvalidChannelName (also TypeError)  a channel/group name breaks the naming rules
     │   │   └── InvalidMessage (also TypeError)      a layer message is not a serializable dict
     │   └── RemoteProtocolError                    the peer sent something invalid
+    │       └── UnexpectedMessage (also AssertionError)  a test communicator got the wrong message
     ├── RequestAborted / RequestTimeout            HTTP consumers: the client went away / too slow
     ├── ScopeClosed                                the scope ended before the event was handled
+    ├── ApplicationCancelled (also CancelledError)  a test communicator's application was cancelled
     ├── RetryAfter                                 the peer asked us to wait (429): pause, resend
     ├── OutboxClosed                               an outbound queue closed before the item left
     └── control flow, as in Channels: StopConsumer, AcceptConnection, DenyConnection
@@ -29,6 +34,8 @@ meaning; they are just rooted in GatewayError so ``except GatewayError`` catches
 """
 
 from __future__ import annotations
+
+import asyncio
 
 
 class GatewayError(Exception):
@@ -45,6 +52,20 @@ class InvalidChannelLayerError(ConfigurationError):
 
 class AdapterNotConfigured(ConfigurationError):
     """An adapter cannot run because its settings (broker, token, TNC) are missing."""
+
+
+class SerializerDoesNotExist(ConfigurationError, KeyError):
+    """No serializer is registered for the requested format (KeyError, as in channels_redis)."""
+
+    # KeyError would show the message quoted, as if it were a missing key's repr.
+    __str__ = BaseException.__str__
+
+
+class InvalidSerializer(ConfigurationError, AssertionError):
+    """A serializer class without serialize/deserialize was registered.
+
+    Also an AssertionError: channels_redis asserts here, and its users' tests catch that.
+    """
 
 
 class ChannelFull(GatewayError):
@@ -65,6 +86,15 @@ class UnknownEventType(GatewayError, ValueError):
 
 class NoRouteFound(GatewayError, ValueError):
     """No route matched the scope (path, topic, channel name or protocol type)."""
+
+
+class ScopeKeyMissing(NoRouteFound, KeyError):
+    """The scope lacks the key a router picks by (``type``, ``channel``).
+
+    Also a KeyError: Channels' routers raise KeyError there, and its callers catch it.
+    """
+
+    __str__ = BaseException.__str__
 
 
 class InvalidInput(GatewayError, ValueError):
@@ -93,6 +123,21 @@ class InvalidMessage(LocalProtocolError, TypeError):
 
 class RemoteProtocolError(ProtocolError):
     """The peer sent data that breaks the protocol. Log it and drop the connection."""
+
+
+class UnexpectedMessage(RemoteProtocolError, AssertionError):
+    """A test communicator got another message than the one it waits for.
+
+    Also an AssertionError: Channels' communicators assert there, and tests catch that.
+    """
+
+
+class ApplicationCancelled(GatewayError, asyncio.CancelledError):
+    """A test communicator's application was cancelled (a receive timed out, or stop()).
+
+    Also an ``asyncio.CancelledError``, which is what Channels' communicators raise when a test
+    talks to an application that a timeout cancelled.
+    """
 
 
 class ScopeClosed(GatewayError):

@@ -21,10 +21,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, URLResolver, path, re_path
 from django.urls.resolvers import RegexPattern, RoutePattern
 
-from gateway.exceptions import ConfigurationError, NoRouteFound
+from gateway.exceptions import ConfigurationError, NoRouteFound, ScopeKeyMissing
 
 __all__ = [
     "ChannelNameRouter",
@@ -138,8 +139,15 @@ class ProtocolTypeRouter(_MappingRouter):
 
         Raises:
             NoRouteFound: no application is configured for that type.
+            ScopeKeyMissing: the scope has no ``type`` (a NoRouteFound and a KeyError, as
+                Channels raises KeyError there).
         """
-        return await self._application_for(scope.get("type"))(scope, receive, send)
+        if "type" not in scope:
+            raise ScopeKeyMissing(
+                "the scope has no 'type' key, so ProtocolTypeRouter cannot pick an application: "
+                f"build scopes with a type (configured: {', '.join(self.application_mapping)})"
+            )
+        return await self._application_for(scope["type"])(scope, receive, send)
 
 
 @dataclass(frozen=True)
@@ -158,25 +166,28 @@ class URLRouter:
     merged with those of an outer ``URLRouter``. The part of the path that the pattern did not
     consume is passed on as ``scope["path_remaining"]``, so a route whose application is another
     ``URLRouter`` acts like Django's ``include()``: its pattern is a prefix, not an endpoint.
+    ``include()`` itself works too (a list of routes or a module with ``urlpatterns``), and
+    becomes such a nested router; its namespace is ignored (consumers are not reversed).
 
     The outermost router strips ``scope["root_path"]`` from the path first. Leading slashes are
     ignored, as in Django URLconfs: route ``"chat/"`` matches path ``"/chat/"``.
 
     Raises (when called):
         NoRouteFound: no route matches the path (or the scope has no path).
-        ConfigurationError (when built): an entry is not a ``path()``/``re_path()`` route.
+        ConfigurationError (when built): an entry is not a ``path()``/``re_path()`` route or
+            an ``include()`` of them.
     """
 
     #: Marks an application that routes on ``path_remaining``; an outer URLRouter then treats
     #: the route to it as a prefix (same attribute as in Channels, so third-party routers work).
     _path_routing = True
 
-    def __init__(self, routes: Iterable[URLPattern]) -> None:
+    def __init__(self, routes: Iterable[URLPattern | URLResolver]) -> None:
         """Build the router.
 
         Args:
             routes: ``path()``, ``re_path()`` or ``url()`` entries whose view is an ASGI
-                application or a consumer class.
+                application or a consumer class, or ``include()`` of such entries.
         """
         self.routes = list(routes)
         self._compiled = [self._compile(route) for route in self.routes]
@@ -184,10 +195,7 @@ class URLRouter:
     @staticmethod
     def _compile(route: Any) -> _Route:
         if isinstance(route, URLResolver):
-            raise ConfigurationError(
-                f"{route!r}: include() is not supported in URLRouter; "
-                "use a nested URLRouter instead"
-            )
+            return URLRouter._compile_include(route)
         if not isinstance(route, URLPattern):
             raise ConfigurationError(
                 f"URLRouter entries must be path(), re_path() or url() routes, got {route!r}"
@@ -203,6 +211,22 @@ class URLRouter:
             # str() of a pattern is its source: the regex, or the route with its converters.
             pattern = type(pattern)(str(pattern), pattern.name, is_endpoint=False)
         return _Route(pattern, application, dict(route.default_args))
+
+    @staticmethod
+    def _compile_include(route: URLResolver) -> _Route:
+        # path("rooms/", include([...])) or include("app.routing"): the included routes form
+        # a nested URLRouter under the prefix (Channels refuses include(); we accept it).
+        pattern = route.pattern
+        if not isinstance(pattern, RegexPattern | RoutePattern):
+            raise ConfigurationError(
+                f"{route!r}: URLRouter supports path() and re_path() patterns only"
+            )
+        try:
+            included = list(route.url_patterns)
+        except ImproperlyConfigured as exc:
+            raise ConfigurationError(f"{route!r}: cannot read the included routes: {exc}") from exc
+        # Django compiles an include()'s pattern as a prefix already (is_endpoint=False).
+        return _Route(pattern, URLRouter(included), dict(route.default_kwargs))
 
     def resolve(self, scope: Scope) -> tuple[ASGIApp, str, tuple[Any, ...], dict[str, Any]] | None:
         """Find the application for a scope without running it.
@@ -307,7 +331,7 @@ class ChannelNameRouter(_MappingRouter):
             NoRouteFound: the scope has no channel, or no application is configured for it.
         """
         if "channel" not in scope:
-            raise NoRouteFound(
+            raise ScopeKeyMissing(
                 "ChannelNameRouter got a scope without a 'channel' key; "
                 "use it only for 'channel' scopes (the runworker command makes them)"
             )

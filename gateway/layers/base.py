@@ -17,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import re
+import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -53,6 +54,14 @@ class BaseChannelLayer:
     """
 
     MAX_NAME_LENGTH: ClassVar[int] = 100
+    #: Channels' summary of the naming rules, ``.format("Channel")`` or ``.format("Group")``;
+    #: every InvalidChannelName message about a broken rule ends with it, so tests written
+    #: against Channels (``pytest.raises(TypeError, match=layer.invalid_name_error...)``) pass.
+    invalid_name_error: ClassVar[str] = (
+        "{} name must be a valid unicode string "
+        f"with length < {MAX_NAME_LENGTH} "
+        "containing only ASCII alphanumerics, hyphens, underscores, or periods."
+    )
     #: Optional features this layer implements ("groups", "flush").
     extensions: ClassVar[list[str]] = []
 
@@ -114,6 +123,24 @@ class BaseChannelLayer:
         self._explain_bad_name("group", name)
         return True  # pragma: no cover - _explain_bad_name always raises
 
+    def valid_channel_name(self, channel_name: object, receive: bool = False) -> bool:
+        """Deprecated (as in Channels 4.2.2+): use :meth:`require_valid_channel_name`."""
+        warnings.warn(
+            "valid_channel_name is deprecated, use require_valid_channel_name instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.require_valid_channel_name(channel_name, receive=receive)
+
+    def valid_group_name(self, group_name: object) -> bool:
+        """Deprecated (as in Channels 4.2.2+): use :meth:`require_valid_group_name`."""
+        warnings.warn(
+            "valid_group_name is deprecated, use require_valid_group_name instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.require_valid_group_name(group_name)
+
     def valid_channel_names(self, names: list[str], receive: bool = False) -> bool:
         """Check a non-empty list of channel names (Channels' helper)."""
         if not isinstance(names, list) or not names:
@@ -143,6 +170,15 @@ class BaseChannelLayer:
 
     def _explain_bad_name(self, kind: str, name: object, receive: bool = False) -> None:
         """Raise InvalidChannelName naming the first rule ``name`` breaks."""
+        try:
+            self._find_broken_rule(kind, name, receive)
+        except InvalidChannelName as exc:
+            if receive and self.match_type_and_length(name) and _valid_channel_name(str(name)):
+                raise  # only the receive() rule broke: Channels has its own message for it
+            summary = self.invalid_name_error.format(kind.capitalize())
+            raise InvalidChannelName(f"{exc}. {summary}") from None
+
+    def _find_broken_rule(self, kind: str, name: object, receive: bool) -> None:
         if not isinstance(name, str):
             raise InvalidChannelName(
                 f"{kind} name must be a str, got {type(name).__name__}: {_shown(repr(name))}"

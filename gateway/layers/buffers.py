@@ -28,12 +28,14 @@ ExpiredCallback = Callable[[str, int], None]
 
 
 class _Channel:
-    __slots__ = ("messages", "waiters")
+    __slots__ = ("messages", "pinned", "waiters")
 
     def __init__(self) -> None:
         self.messages: deque[tuple[float, Any]] = deque()
         # Created on the first wait: most channels never have a waiter when a message arrives.
         self.waiters: deque[asyncio.Future[None]] | None = None
+        #: Kept while empty (see ChannelBuffers.pin).
+        self.pinned = False
 
 
 class ChannelBuffers:
@@ -64,6 +66,14 @@ class ChannelBuffers:
     def __len__(self) -> int:
         """Number of channels that hold messages or waiters (their buffers are allocated)."""
         return len(self._channels)
+
+    def __contains__(self, name: object) -> bool:
+        """True when ``name`` holds messages or waiters."""
+        return name in self._channels
+
+    def names(self) -> list[str]:
+        """The channels that hold messages or waiters, oldest first."""
+        return list(self._channels)
 
     def pending(self, name: str) -> int:
         """Number of messages buffered for ``name`` (expired ones included until swept)."""
@@ -102,7 +112,7 @@ class ChannelBuffers:
         elif channel.messages and channel.messages[0][0] <= now:
             self._drop_expired(name, channel, now)
         if capacity is not None and len(channel.messages) >= capacity:
-            if not channel.messages and not channel.waiters:
+            if not channel.messages and not channel.waiters and not channel.pinned:
                 del self._channels[name]
             raise ChannelFull(
                 f"channel {name!r} is full ({capacity} messages waiting): the message was not "
@@ -154,7 +164,12 @@ class ChannelBuffers:
                         except ValueError:
                             pass
         finally:
-            if not channel.messages and not channel.waiters and self._channels.get(name) is channel:
+            if (
+                not channel.messages
+                and not channel.waiters
+                and not channel.pinned
+                and self._channels.get(name) is channel
+            ):
                 del self._channels[name]
 
     def get_nowait(self, name: str) -> tuple[bool, Any]:
@@ -166,11 +181,11 @@ class ChannelBuffers:
         if channel.messages[0][0] <= now:
             self._drop_expired(name, channel, now)
         if not channel.messages:
-            if not channel.waiters:
+            if not channel.waiters and not channel.pinned:
                 del self._channels[name]
             return False, None
         message = channel.messages.popleft()[1]
-        if not channel.messages and not channel.waiters:
+        if not channel.messages and not channel.waiters and not channel.pinned:
             del self._channels[name]
         return True, message
 
@@ -200,16 +215,29 @@ class ChannelBuffers:
                 self.waiting -= 1
             except ValueError:
                 pass
-        if not channel.messages and not channel.waiters:
+        if not channel.messages and not channel.waiters and not channel.pinned:
             del self._channels[name]
 
+    def pin(self, name: str) -> None:
+        """Keep ``name``'s buffer while it is empty, until :meth:`discard`.
+
+        For a layer whose channels live as long as a subscription (the Pub/Sub layer): no
+        buffer is allocated and freed per message, which matters when one message goes to
+        a thousand channels.
+        """
+        channel = self._channels.get(name)
+        if channel is None:
+            channel = self._channels[name] = _Channel()
+        channel.pinned = True
+
     def discard(self, name: str) -> int:
-        """Drop the messages buffered for ``name``; return how many there were."""
+        """Drop the messages buffered for ``name`` and unpin it; return how many there were."""
         channel = self._channels.get(name)
         if channel is None:
             return 0
         count = len(channel.messages)
         channel.messages.clear()
+        channel.pinned = False
         if not channel.waiters:
             del self._channels[name]
         return count
@@ -217,7 +245,9 @@ class ChannelBuffers:
     def clear(self) -> dict[str, int]:
         """Drop every buffered message (waiters keep waiting); return the counts per channel."""
         dropped = {name: len(ch.messages) for name, ch in self._channels.items() if ch.messages}
-        self._channels = {name: ch for name, ch in self._channels.items() if ch.waiters}
+        self._channels = {
+            name: ch for name, ch in self._channels.items() if ch.waiters or ch.pinned
+        }
         for channel in self._channels.values():
             channel.messages.clear()
         self._due.clear()
@@ -246,7 +276,7 @@ class ChannelBuffers:
                 # The head's due time may be earlier than the tail's: the sweep only looks at
                 # the front, so such a channel is freed at most one expiry period late.
                 due.append((max(channel.messages[0][0], now), name))
-            elif not channel.waiters:
+            elif not channel.waiters and not channel.pinned:
                 del self._channels[name]
 
     def _drop_expired(self, name: str, channel: _Channel, now: float) -> None:

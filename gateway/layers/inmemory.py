@@ -16,7 +16,7 @@ import asyncio
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from copy import deepcopy
 from typing import Any, ClassVar
 
@@ -86,6 +86,23 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self._sent = incrementer(layer_messages("inmemory", "send"))
         self._received = incrementer(layer_messages("inmemory", "receive"))
         self._group_sent = incrementer(layer_messages("inmemory", "group_send"))
+
+    @property
+    def channels(self) -> ChannelsView:
+        """Channels holding messages or waiting receivers, as Channels' ``layer.channels``.
+
+        A read-only mapping: ``"name" in layer.channels``, ``len(layer.channels)``,
+        ``layer.channels["name"].qsize()``. A channel leaves it when emptied by a receive;
+        expired messages are dropped lazily (on the next call that reaches them), not at once.
+        """
+        return ChannelsView(self._buffers)
+
+    @property
+    def groups(self) -> Mapping[str, Mapping[str, float]]:
+        """``{group: {channel: joined_at}}`` (``time.monotonic()`` seconds), as Channels'
+        ``layer.groups`` (which holds ``time.time()``). Read it; change groups with
+        ``group_add``/``group_discard``."""
+        return self._groups
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         """Send a message to a channel.
@@ -233,6 +250,50 @@ class InMemoryChannelLayer(BaseChannelLayer):
                 members.pop(channel, None)
                 if not members:
                     del self._groups[group]
+
+
+class BufferedChannel:
+    """One entry of :attr:`InMemoryChannelLayer.channels`: how many messages wait there."""
+
+    __slots__ = ("_buffers", "name")
+
+    def __init__(self, buffers: ChannelBuffers, name: str) -> None:
+        self._buffers = buffers
+        self.name = name
+
+    def qsize(self) -> int:
+        """Messages waiting (expired ones included until they are dropped)."""
+        return self._buffers.pending(self.name)
+
+    def empty(self) -> bool:
+        """True when no message waits (a receiver may)."""
+        return self.qsize() == 0
+
+    def __repr__(self) -> str:
+        return f"<BufferedChannel {self.name!r}: {self.qsize()} waiting>"
+
+
+class ChannelsView(Mapping[str, BufferedChannel]):
+    """Read-only ``{channel: BufferedChannel}`` over the layer's buffers (no copy)."""
+
+    __slots__ = ("_buffers",)
+
+    def __init__(self, buffers: ChannelBuffers) -> None:
+        self._buffers = buffers
+
+    def __getitem__(self, name: str) -> BufferedChannel:
+        if name not in self._buffers:
+            raise KeyError(name)
+        return BufferedChannel(self._buffers, name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._buffers
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._buffers.names())
+
+    def __len__(self) -> int:
+        return len(self._buffers)
 
 
 class ChannelPoller:

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from asgiref.testing import ApplicationCommunicator as BaseApplicationCommunicator
 
+from gateway.exceptions import ApplicationCancelled
 from gateway.routing import Scope, as_application
 
 
@@ -47,8 +48,17 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
         """Give the application a message (what its ``receive()`` returns next).
 
         Raises:
+            ApplicationCancelled: the application was cancelled (a receive timed out, or
+                stop()); nobody would read the message. An ``asyncio.CancelledError``, as
+                Channels raises there.
             Exception: whatever the application raised, if it already failed.
         """
+        if self.future.cancelled():
+            raise ApplicationCancelled(
+                f"cannot send {message.get('type')!r}: the application was cancelled when a "
+                "receive timed out (or by stop()); make the application answer in time, or "
+                "pass a longer timeout"
+            )
         self._raise_if_failed()
         await self.input_queue.put(message)
 

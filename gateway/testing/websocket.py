@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from gateway.exceptions import ConfigurationError, RemoteProtocolError
+from gateway.exceptions import ConfigurationError, RemoteProtocolError, UnexpectedMessage
 from gateway.testing.application import ApplicationCommunicator
 from gateway.testing.scope import connection_scope
 from gateway.utils import Headers
@@ -46,7 +46,7 @@ class WebsocketCommunicator(ApplicationCommunicator):
         scope["subprotocols"] = list(subprotocols or [])
         super().__init__(application, scope)
         #: Headers the application sent with websocket.accept (after connect()).
-        self.response_headers: list[tuple[bytes, bytes]] | None = None
+        self.response_headers: list[Any] | None = None
 
     async def connect(self, timeout: float = 1) -> tuple[bool, str | int | None]:
         """Send ``websocket.connect`` and wait for the application's answer.
@@ -56,7 +56,8 @@ class WebsocketCommunicator(ApplicationCommunicator):
             (code 1000 if the application gave none).
 
         Raises:
-            RemoteProtocolError: the application answered with another message type.
+            UnexpectedMessage: the application answered with another message type (an
+                AssertionError too, as Channels asserts).
             Exception: whatever the application raised.
         """
         await self.send_input({"type": "websocket.connect"})
@@ -64,11 +65,12 @@ class WebsocketCommunicator(ApplicationCommunicator):
         if response["type"] == "websocket.close":
             return False, response.get("code", 1000)
         if response["type"] != "websocket.accept":
-            raise RemoteProtocolError(
+            raise UnexpectedMessage(
                 "expected websocket.accept or websocket.close in answer to websocket.connect, "
                 f"got {response['type']!r}"
             )
-        self.response_headers = list(response.get("headers", []))
+        # As the application sent them (pairs may be lists or tuples), as in Channels.
+        self.response_headers = response.get("headers", [])
         return True, response.get("subprotocol")
 
     async def send_to(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -98,13 +100,16 @@ class WebsocketCommunicator(ApplicationCommunicator):
         """Return the payload of the next frame the application sends (str or bytes).
 
         Raises:
-            RemoteProtocolError: the next message is not a well-formed ``websocket.send``.
-            TimeoutError: nothing within ``timeout``.
+            UnexpectedMessage: the next message is not ``websocket.send`` (e.g. the application
+                closed the socket); an AssertionError with Channels' message, as Channels' own
+                tests compare it.
+            RemoteProtocolError: a ``websocket.send`` without exactly one str/bytes payload.
+            TimeoutError: nothing within ``timeout`` (the application is then cancelled).
             Exception: whatever the application raised.
         """
         response = await self.receive_output(timeout)
         if response["type"] != "websocket.send":
-            raise RemoteProtocolError(f"expected websocket.send, got {response['type']!r}")
+            raise UnexpectedMessage(f"Expected type 'websocket.send', but was '{response['type']}'")
         text, data = response.get("text"), response.get("bytes")
         if (text is None) == (data is None):
             raise RemoteProtocolError(
@@ -122,6 +127,7 @@ class WebsocketCommunicator(ApplicationCommunicator):
         """Return the next text frame decoded from JSON.
 
         Raises:
+            UnexpectedMessage: the application closed the socket or sent another message.
             RemoteProtocolError: the frame is binary.
         """
         payload = await self.receive_from(timeout)
@@ -133,6 +139,8 @@ class WebsocketCommunicator(ApplicationCommunicator):
         """Send ``websocket.disconnect`` and wait for the application to finish.
 
         Raises:
+            ApplicationCancelled: a timeout (of ``receive_from()``...) already cancelled the
+                application: an ``asyncio.CancelledError``, as in Channels.
             Exception: whatever the application raised.
         """
         await self.send_input({"type": "websocket.disconnect", "code": code})

@@ -14,27 +14,27 @@ so a group_send costs one serialization whatever the group size. Pure: no I/O he
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 from collections.abc import Iterable
 from typing import Any
 
-import msgpack
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.fernet import InvalidToken
 
-from gateway.exceptions import ConfigurationError, InvalidMessage, RemoteProtocolError
-
-SERIALIZERS = ("msgpack", "json")
+from gateway.exceptions import InvalidMessage, RemoteProtocolError
+from gateway.layers.redis.serializers import registry
 
 
 class MessageCodec:
-    """Turns message dicts into payload bytes and back.
+    """Turns message dicts into payload bytes and back, with a registered serializer.
 
     Args:
-        serializer: "msgpack" (default, as channels_redis) or "json".
+        serializer: a format of :data:`gateway.layers.redis.serializers.registry`: "msgpack"
+            (default, as channels_redis), "json", or one the project registered.
         symmetric_encryption_keys: secrets; the first encrypts, any of them decrypts (key
             rotation: put the new key first, keep the old ones until old messages expired).
+
+    Raises:
+        SerializerDoesNotExist: no serializer is registered under that format.
+        ConfigurationError: the keys are one string instead of a list.
     """
 
     def __init__(
@@ -42,23 +42,15 @@ class MessageCodec:
         serializer: str = "msgpack",
         symmetric_encryption_keys: Iterable[str | bytes] | None = None,
     ) -> None:
-        if serializer not in SERIALIZERS:
-            raise ConfigurationError(
-                f"serializer must be one of {', '.join(SERIALIZERS)}, got {serializer!r}"
-            )
-        self.serializer = serializer
-        if isinstance(symmetric_encryption_keys, str | bytes):
-            raise ConfigurationError(
-                "symmetric_encryption_keys must be a list of keys, not one string: "
-                "write [key] instead of key"
-            )
-        keys = list(symmetric_encryption_keys or [])
-        self._crypter = MultiFernet([Fernet(_fernet_key(key)) for key in keys]) if keys else None
-
-    @property
-    def encrypted(self) -> bool:
-        """True when payloads are encrypted."""
-        return self._crypter is not None
+        self.format = serializer
+        #: The serializer object (``serialize``/``deserialize``), built from the registry.
+        self.serializer = registry.get_serializer(
+            serializer,
+            symmetric_encryption_keys=symmetric_encryption_keys,
+            random_prefix_length=0,
+            expiry=None,
+        )
+        self.encrypted = bool(symmetric_encryption_keys)
 
     def dumps(self, message: dict[str, Any]) -> bytes:
         """Serialize (and encrypt) a message.
@@ -67,18 +59,18 @@ class MessageCodec:
             InvalidMessage: the message holds values the serializer cannot represent.
         """
         try:
-            if self.serializer == "msgpack":
-                data: bytes = msgpack.packb(message, use_bin_type=True)
-            else:
-                data = json.dumps(message, separators=(",", ":")).encode()
+            data = self.serializer.serialize(message)
         except (TypeError, ValueError, OverflowError) as exc:
             raise InvalidMessage(
-                f"message cannot be serialized with {self.serializer} ({exc}): use only dict, "
+                f"message cannot be serialized with {self.format} ({exc}): use only dict, "
                 "list, str, int, float, bool and None"
-                + (", bytes" if self.serializer == "msgpack" else "")
+                + (", bytes" if self.format == "msgpack" else "")
             ) from exc
-        if self._crypter is not None:
-            data = self._crypter.encrypt(data)
+        if not isinstance(data, bytes):
+            raise InvalidMessage(
+                f"serializer {self.format!r} returned {type(data).__name__}, not bytes: "
+                "fix its serialize() method"
+            )
         return data
 
     def loads(self, data: bytes) -> dict[str, Any]:
@@ -87,33 +79,23 @@ class MessageCodec:
         Raises:
             RemoteProtocolError: the payload is not decryptable with our keys, or corrupt.
         """
-        if self._crypter is not None:
-            try:
-                data = self._crypter.decrypt(data)
-            except InvalidToken as exc:
-                raise RemoteProtocolError(
-                    "a message could not be decrypted with any of symmetric_encryption_keys: "
-                    "give every process the same keys"
-                ) from exc
         try:
-            if self.serializer == "msgpack":
-                message = msgpack.unpackb(data, raw=False)
-            else:
-                message = json.loads(data)
-        except ValueError as exc:
+            message = self.serializer.deserialize(data)
+        except InvalidToken as exc:
             raise RemoteProtocolError(
-                f"a message is not valid {self.serializer}: do all processes use the same "
+                "a message could not be decrypted with any of symmetric_encryption_keys: "
+                "give every process the same keys"
+            ) from exc
+        except Exception as exc:
+            # Any serializer, including a project's own: a payload it cannot read is the
+            # sender's fault, never a reason to stop receiving.
+            raise RemoteProtocolError(
+                f"a message is not valid {self.format} ({exc}): do all processes use the same "
                 "serializer and keys?"
             ) from exc
         if not isinstance(message, dict):
             raise RemoteProtocolError(f"a message decoded to {type(message).__name__}, not dict")
         return message
-
-
-def _fernet_key(key: str | bytes) -> bytes:
-    # As channels_redis: any secret string becomes a Fernet key through SHA-256.
-    raw = key.encode() if isinstance(key, str) else key
-    return base64.urlsafe_b64encode(hashlib.sha256(raw).digest())
 
 
 def make_item(expires_at_ms: int, channel: str, payload: bytes) -> bytes:
@@ -132,10 +114,10 @@ def parse_header(item: bytes) -> tuple[int, str, int]:
     if first <= 0 or second < 0:
         raise RemoteProtocolError(f"not a channel layer item: {item[:40]!r}")
     try:
-        expires = int(item[:first])
+        # UnicodeDecodeError is a ValueError too: a channel name is ASCII in our items.
+        return int(item[:first]), item[first + 1 : second].decode(), second + 1
     except ValueError:
         raise RemoteProtocolError(f"not a channel layer item: {item[:40]!r}") from None
-    return expires, item[first + 1 : second].decode(), second + 1
 
 
 def parse_item(item: bytes) -> tuple[int, str, bytes]:

@@ -28,14 +28,16 @@ from prometheus_client import Counter
 from gateway.exceptions import (
     ChannelFull,
     ChannelLayerUnavailable,
+    ConfigurationError,
     InvalidChannelName,
     InvalidState,
     RemoteProtocolError,
 )
 from gateway.layers.base import BaseChannelLayer, CapacityPattern
+from gateway.layers.redis.cluster import ClusterSpec, parse_cluster_hosts
 from gateway.layers.redis.codec import MessageCodec
 from gateway.layers.redis.faults import CONNECTION_ERRORS, Outage
-from gateway.layers.redis.hosts import parse_hosts
+from gateway.layers.redis.hosts import HostSpec, parse_hosts
 from gateway.layers.redis.loops import LoopState, pack_counts, release_on_close
 from gateway.layers.redis.ring import HashRing
 from gateway.metrics import layer_messages
@@ -69,6 +71,8 @@ class RedisChannelLayer(BaseChannelLayer):
             ("none" accepts a self-signed certificate, as Heroku Redis presents).
         reconnect_timeout: seconds send/group calls keep retrying an unreachable Redis before
             they raise ChannelLayerUnavailable. Receivers retry for ever.
+        cluster: True when ``hosts`` are seed nodes of a Redis Cluster (see
+            :mod:`gateway.layers.redis.cluster`); keys spread over its slots.
     """
 
     extensions: ClassVar[list[str]] = ["groups", "flush"]
@@ -86,11 +90,25 @@ class RedisChannelLayer(BaseChannelLayer):
         serializer: str | None = None,
         ssl_cert_reqs: str | None = None,
         reconnect_timeout: float = 30.0,
+        cluster: bool = False,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
-        self.hosts = parse_hosts(hosts, ssl_cert_reqs)
-        self.ring = HashRing(len(self.hosts))
-        self.outages = [Outage(spec.label) for spec in self.hosts]
+        self.cluster = bool(cluster)
+        self.cluster_spec: ClusterSpec | None = None
+        if self.cluster:
+            if "{" in prefix or "}" in prefix:
+                raise ConfigurationError(
+                    f"CONFIG prefix {prefix!r} may not contain braces with a Redis Cluster: "
+                    "they would change the keys' hash tags"
+                )
+            # One logical shard: the cluster spreads the keys over its slots itself.
+            self.cluster_spec = parse_cluster_hosts(hosts, ssl_cert_reqs)
+            self.hosts: list[HostSpec] = []
+            self.outages = [Outage(self.cluster_spec.label)]
+        else:
+            self.hosts = parse_hosts(hosts, ssl_cert_reqs)
+            self.outages = [Outage(spec.label) for spec in self.hosts]
+        self.ring = HashRing(len(self.outages))
         self.prefix = prefix
         self.group_expiry = group_expiry
         self.reconnect_timeout = reconnect_timeout
@@ -115,15 +133,15 @@ class RedisChannelLayer(BaseChannelLayer):
 
     def channel_key(self, name: str) -> str:
         """The list key of a normal channel, or of a process (``name`` ending in ``!``)."""
-        return self._channel_prefix + name
+        return f"{self._channel_prefix}{{{name}}}"
 
     def count_key(self, owner: str) -> str:
         """The hash key counting the unreceived items of each channel of process ``owner``."""
-        return self._count_prefix + owner
+        return f"{self._count_prefix}{{{owner}}}"
 
     def group_key(self, group: str) -> str:
         """The sorted-set key of a group."""
-        return self._group_prefix + group
+        return f"{self._group_prefix}{{{group}}}"
 
     # The Channels API.
 
@@ -139,9 +157,16 @@ class RedisChannelLayer(BaseChannelLayer):
         self.require_valid_channel_name(channel)
         payload = self.codec.dumps(message)
         state = self._state()
-        shard = self.ring.shard(self.non_local_name(channel))
-        owner, counts = state.take_unreceived_for(shard)
-        keys = [self.count_key(owner)] if counts else []
+        target = self.non_local_name(channel)
+        shard = self.ring.shard(target)
+        if self.cluster:
+            # Only counts of the target's own process share its slot; the key routes the call.
+            owner = target if target.endswith("!") else ""
+            counts = state.take_unreceived(owner) if owner else {}
+            keys = [self.count_key(owner) if counts else self.channel_key(target)]
+        else:
+            owner, counts = state.take_unreceived_for(shard)
+            keys = [self.count_key(owner)] if counts else []
         args = [*self._push_args(payload), pack_counts(counts), channel, self.get_capacity(channel)]
         script, mux = state.push[shard], state.mux[shard]
         try:
@@ -239,7 +264,7 @@ class RedisChannelLayer(BaseChannelLayer):
 
         One round trip when there is one Redis host and no channel_capacity patterns; two
         otherwise (members, then one push per host, in parallel), whatever the group size.
-        Members at capacity are skipped, logged and counted
+        Members at capacity are skipped, logged at INFO and counted
         (``gateway_layer_group_over_capacity_total``); expired members are dropped.
         """
         self.require_valid_message(message)
@@ -250,16 +275,18 @@ class RedisChannelLayer(BaseChannelLayer):
         head = self._push_args(payload, now)
         cutoff = now - self.group_expiry
         key = self.group_key(group)
-        if self.ring.size == 1 and not self.channel_capacity:
+        if self.ring.size == 1 and not self.channel_capacity and not self.cluster:
             script, mux = state.group_send[0], state.mux[0]
             args = [*head, cutoff, self.capacity]
             members, full = await self._call(0, lambda: mux.evalsha(script, [key], args))
         else:
-            members, full = await self._group_send_sharded(state, key, head, cutoff)
+            members, full = await self._group_send_sharded(state, group, head, cutoff)
         self._group_sent.inc()
         if full:
             self._over_capacity.inc(full)
-            logger.warning(
+            # INFO, as channels_redis: a slow consumer is normal operation, and the counter
+            # above is what to alert on.
+            logger.info(
                 "group_send to %r: %d of %d members over capacity, not sent to them",
                 group,
                 full,
@@ -267,22 +294,34 @@ class RedisChannelLayer(BaseChannelLayer):
             )
 
     async def _group_send_sharded(
-        self, state: LoopState, key: str, head: list[Any], cutoff: float
+        self, state: LoopState, group: str, head: list[Any], cutoff: float
     ) -> tuple[int, int]:
-        shard = self.ring.shard(key[len(self._group_prefix) :])
+        # Members first, then one push per host; on a cluster one push per receiving list
+        # (a process's channels share one), each in its list's slot.
+        shard = self.ring.shard(group)
         script, mux = state.group_members[shard], state.mux[shard]
+        key = self.group_key(group)
         names = await self._call(shard, lambda: mux.evalsha(script, [key], [cutoff]))
-        by_shard: dict[int, list[Any]] = {}
+        batches: dict[str, list[Any]] = {}
         for raw in names:
             name = raw.decode()
-            target = by_shard.setdefault(self.ring.shard(self.non_local_name(name)), [])
-            target += [name, self.get_capacity(name)]
+            target = self.non_local_name(name)
+            batch = "" if not self.cluster else target
+            batches.setdefault(f"{self.ring.shard(target)}/{batch}", []).extend(
+                [name, self.get_capacity(name)]
+            )
 
-        def push(target: int, pairs: list[Any]) -> Callable[[], Awaitable[int]]:
-            return lambda: state.mux[target].evalsha(state.push[target], [], [*head, "", *pairs])
+        def push(batch: str, pairs: list[Any]) -> Callable[[], Awaitable[int]]:
+            shard_text, _, tag = batch.partition("/")
+            target = int(shard_text)
+            keys = [self.channel_key(tag)] if tag else []
+            return lambda: state.mux[target].evalsha(state.push[target], keys, [*head, "", *pairs])
 
         fulls = await asyncio.gather(
-            *(self._call(target, push(target, pairs)) for target, pairs in by_shard.items())
+            *(
+                self._call(int(batch.partition("/")[0]), push(batch, pairs))
+                for batch, pairs in batches.items()
+            )
         )
         return len(names), sum(fulls)
 
@@ -306,6 +345,14 @@ class RedisChannelLayer(BaseChannelLayer):
         state.local.clear()
         state.normal.clear()
         state.unreceived.clear()
+
+    async def close_pools(self) -> None:
+        """Close this event loop's connections (channels_redis' name, used in test teardown).
+
+        Same as :meth:`close`: readers stop, messages read ahead go back to Redis, and the
+        layer reconnects on its next call.
+        """
+        await self.close()
 
     async def close(self) -> None:
         """Stop this loop's readers and close its connections. The layer stays usable."""

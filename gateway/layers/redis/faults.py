@@ -6,13 +6,29 @@ import asyncio
 import logging
 import time
 
+from redis.exceptions import (
+    ClusterDownError,
+    MasterDownError,
+    RedisClusterException,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger("gateway.layers.redis")
 
-#: What a lost or refused connection raises: retry these, never anything else.
-CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+#: What a lost or refused connection raises: retry these, never anything else. With a Redis
+#: Cluster also what a failover raises once redis-py's own retries are spent: no node reachable,
+#: CLUSTERDOWN, MASTERDOWN, TRYAGAIN (a slot mid-migration).
+CONNECTION_ERRORS = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    OSError,
+    RedisClusterException,
+    ClusterDownError,
+    MasterDownError,
+    TryAgainError,
+)
 
 
 class Outage:

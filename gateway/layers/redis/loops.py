@@ -23,14 +23,16 @@ import asyncio
 import logging
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import ResponseError
 
 from gateway.exceptions import RemoteProtocolError
 from gateway.layers.buffers import ChannelBuffers
 from gateway.layers.redis import scripts
+from gateway.layers.redis.cluster import ClusterCommands, ClusterReaderConnection
 from gateway.layers.redis.codec import make_item, parse_header
 from gateway.layers.redis.faults import CONNECTION_ERRORS
 from gateway.layers.redis.multiplex import Multiplexer
@@ -60,9 +62,16 @@ class LoopState:
 
     def __init__(self, layer: RedisChannelLayer) -> None:
         self.layer = layer
-        self.clients = [Redis(connection_pool=spec.make_pool()) for spec in layer.hosts]
-        #: Short commands (sends, groups, counts) are pipelined over one connection per host.
-        self.mux = [Multiplexer(client.connection_pool) for client in self.clients]
+        self.clients: list[Any]
+        self.mux: list[Any]
+        if layer.cluster_spec is not None:
+            # One client for the whole cluster; redis-py routes each command to its slot.
+            self.clients = [layer.cluster_spec.make_client()]
+            self.mux = [ClusterCommands(self.clients[0])]
+        else:
+            self.clients = [Redis(connection_pool=spec.make_pool()) for spec in layer.hosts]
+            #: Short commands (sends, groups, counts) are pipelined over one connection per host.
+            self.mux = [Multiplexer(client.connection_pool) for client in self.clients]
         self.push = [client.register_script(scripts.PUSH) for client in self.clients]
         self.group_send = [client.register_script(scripts.GROUP_SEND) for client in self.clients]
         self.group_members = [
@@ -135,20 +144,19 @@ class LoopState:
         # Items read ahead (or popped for a cancelled receive) go back to the head of their
         # list, in order, so a short-lived loop (async_to_sync) loses nothing by closing.
         layer = self.layer
-        by_key: dict[str, list[bytes]] = {}
+        by_name: dict[str, list[bytes]] = {}
         for buffers in (self.local, self.normal):
             for channel, entries in buffers.drain().items():
-                key = layer.channel_key(layer.non_local_name(channel))
                 # Re-addressed to this channel alone: a group item named several.
-                by_key.setdefault(key, []).extend(
+                by_name.setdefault(layer.non_local_name(channel), []).extend(
                     make_item(
                         parse_header(item)[0], channel if "!" in channel else "", item[start:]
                     )
                     for item, start in entries
                 )
-        for key, items in by_key.items():
-            shard = layer.ring.shard(key[len(layer.channel_key("")) :])
-            await self.clients[shard].lpush(key, *reversed(items))
+        for name, items in by_name.items():
+            shard = layer.ring.shard(name)
+            await self.clients[shard].lpush(layer.channel_key(name), *reversed(items))
         await self._flush_unreceived()
 
     async def _flush_unreceived(self) -> None:
@@ -177,7 +185,7 @@ class LoopState:
         # Closing the sockets also ends a blocking pop that ignored the cancellation, so no
         # reader can pop what is put back below.
         for client in self.clients:
-            await client.connection_pool.disconnect()
+            await _disconnect(client)
         for mux in self.mux:
             await mux.close()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -190,7 +198,7 @@ class LoopState:
             await mux.close()
         for client in self.clients:
             await client.aclose()
-            await client.connection_pool.disconnect()
+            await _disconnect(client)
 
 
 class Reader:
@@ -205,7 +213,11 @@ class Reader:
         self.key = layer.channel_key(self.name)
         self.shard = layer.ring.shard(self.name)
         self.outage = layer.outages[self.shard]
-        self.connection = Multiplexer(state.clients[self.shard].connection_pool, direct=True)
+        self.connection: Any
+        if layer.cluster:
+            self.connection = ClusterReaderConnection(state.clients[self.shard])
+        else:
+            self.connection = Multiplexer(state.clients[self.shard].connection_pool, direct=True)
         self.wake = asyncio.Event()
         #: True while a pop waits inside Redis.
         self.blocking = False
@@ -322,14 +334,31 @@ class Reader:
                     state.mark_received(name)
 
 
+async def _disconnect(client: Any) -> None:
+    """Close every connection of a client (one server's pool, or every node of a cluster)."""
+    if isinstance(client, RedisCluster):
+        await client.aclose()
+    else:
+        await client.connection_pool.disconnect()
+
+
 # loop -> the layers holding a LoopState for it, so loop.close() can release them.
 _loop_layers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakSet[Any]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def release_on_close(loop: asyncio.AbstractEventLoop, layer: RedisChannelLayer) -> None:
-    """Arrange for ``layer``'s state of ``loop`` to be closed when the loop closes."""
+class _PerLoopLayer(Protocol):
+    """A layer keeping state per event loop (both Redis layers)."""
+
+    def forget_loop(self, loop: asyncio.AbstractEventLoop) -> Any: ...
+
+
+def release_on_close(loop: asyncio.AbstractEventLoop, layer: _PerLoopLayer) -> None:
+    """Arrange for ``layer``'s state of ``loop`` to be closed when the loop closes.
+
+    ``layer.forget_loop(loop)`` must return that state (with an ``aclose()``) or None.
+    """
     layers = _loop_layers.get(loop)
     if layers is None:
         layers = _loop_layers[loop] = weakref.WeakSet()

@@ -1,12 +1,13 @@
 """The Lua scripts of the Redis layer: each send, group_send or count update is one round trip.
 
-Keys (P = CONFIG prefix):
+Keys (P = CONFIG prefix); the name in braces is a Redis Cluster hash tag, so a process's list
+and its count hash live in one slot and every script touches one slot (see cluster.py):
 
-- ``P:c:<channel>``: list of items of a normal channel;
-- ``P:c:<process>!``: list of items of every process-local channel ``<process>!<id>``;
-- ``P:n:<process>!``: hash ``<process>!<id>`` -> items sent and not yet received, so capacity is
+- ``P:c:{<channel>}``: list of items of a normal channel;
+- ``P:c:{<process>!}``: list of items of every process-local channel ``<process>!<id>``;
+- ``P:n:{<process>!}``: hash ``<process>!<id>`` -> items sent and not yet received, so capacity is
   per channel even though a process's channels share one list;
-- ``P:g:<group>``: sorted set of member channels, scored by the time they joined.
+- ``P:g:{<group>}``: sorted set of member channels, scored by the time they joined.
 
 Items are ``<expires_at_ms>\\n<channels>\\n<payload>`` (see codec.py): ``<channels>`` is empty for a
 normal channel's list, else the comma-separated process-local channels the message is for.
@@ -64,7 +65,7 @@ local function push(channel, capacity)
     local owner = string.sub(channel, 1, bang)
     local keys = owners[owner]
     if not keys then
-      keys = {chan_prefix .. owner, count_prefix .. owner}
+      keys = {chan_prefix .. "{" .. owner .. "}", count_prefix .. "{" .. owner .. "}"}
       owners[owner] = keys
     end
     local key, counts = keys[1], keys[2]
@@ -79,7 +80,7 @@ local function push(channel, capacity)
     queue(key, channel, addressed)
     return 1
   end
-  local key = chan_prefix .. channel
+  local key = chan_prefix .. "{" .. channel .. "}"
   local waiting = queued[key] and #queued[key] or 0
   if redis.call("LLEN", key) + waiting >= capacity then
     drop_expired_head(key, nil)

@@ -8,6 +8,8 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -73,6 +75,34 @@ class RedisServer:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+
+@contextmanager
+def sentinel_for(master: RedisServer, directory: Path) -> Iterator[int]:
+    """Run a redis-sentinel monitoring ``master`` as "mymaster"; yield its port."""
+    port = free_port()
+    config = directory / f"sentinel-{port}.conf"
+    config.write_text(
+        f"port {port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 {master.port} 1\n"
+    )
+    sentinel = subprocess.Popen(
+        ["redis-server", str(config), "--sentinel"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = redis.Redis(port=port, socket_connect_timeout=0.2)
+        for _ in range(200):
+            try:
+                if client.sentinel_get_master_addr_by_name("mymaster"):
+                    break
+            except redis.ConnectionError:
+                pass
+            time.sleep(0.02)
+        yield port
+    finally:
+        sentinel.kill()
+        sentinel.wait()
 
 
 @pytest.fixture

@@ -134,9 +134,12 @@ async def test_group_send_over_capacity_is_logged_and_counted(
     await layer.group_add("room", full)
     await layer.group_add("room", free)
     before = layer._over_capacity._value.get()
-    with caplog.at_level(logging.WARNING, logger="gateway.layers.redis"):
+    with caplog.at_level(logging.INFO, logger="gateway.layers.redis"):
         await layer.group_send("room", {"type": "m"})
-    assert "1 of 2 members over capacity" in caplog.text
+    # INFO, as channels_redis logs it: a slow member is routine, the counter is for alerts.
+    (record,) = [r for r in caplog.records if "over capacity" in r.getMessage()]
+    assert record.levelno == logging.INFO
+    assert "1 of 2 members over capacity" in record.getMessage()
     assert layer._over_capacity._value.get() == before + 1
     assert await layer.receive(free) == {"type": "m"}
     assert await layer.receive(full) == {"type": "filler"}

@@ -216,9 +216,10 @@ async def test_router_behind_middleware_routes_on_path_remaining() -> None:
 # URLRouter: configuration errors
 
 
-def test_include_is_refused_with_advice() -> None:
-    with pytest.raises(ConfigurationError, match="nested URLRouter"):
-        URLRouter([path("x/", include([path("y/", scope_echo)]))])
+async def test_include_is_a_nested_router() -> None:
+    router = URLRouter([path("x/<int:a>/", include([path("y/<slug:b>/", scope_echo)]))])
+    scope = (await run(router, ws("/x/1/y/z/")))["scope"]
+    assert scope["url_route"]["kwargs"] == {"a": 1, "b": "z"}
 
 
 def test_locale_prefix_pattern_is_refused() -> None:

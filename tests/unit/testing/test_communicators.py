@@ -178,7 +178,7 @@ async def test_receive_from_checks_message_shape() -> None:
         await communicator.receive_from()
     with pytest.raises(RemoteProtocolError, match="binary frame"):
         await communicator.receive_json_from()
-    with pytest.raises(RemoteProtocolError, match=r"got 'websocket\.close'"):
+    with pytest.raises(RemoteProtocolError, match=r"but was 'websocket\.close'"):
         await communicator.receive_from()
     await communicator.disconnect()
 

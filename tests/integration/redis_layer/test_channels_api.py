@@ -1,0 +1,58 @@
+"""channels_redis names used in project tests' teardown: close_pools() and flush(), plus a
+registered serializer_format end to end through real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from gateway.layers.redis import RedisChannelLayer
+from gateway.layers.redis.serializers import JSONSerializer, registry
+
+pytestmark = pytest.mark.integration
+
+MakeLayer = Callable[..., RedisChannelLayer]
+
+
+class UpperJson(JSONSerializer):
+    """A project's own format: JSON with every text value upper-cased on the way in."""
+
+    def as_bytes(self, message: Any) -> bytes:
+        return super().as_bytes(
+            {k: v.upper() if isinstance(v, str) and k != "type" else v for k, v in message.items()}
+        )
+
+
+async def test_close_pools_then_layer_reconnects(layer: RedisChannelLayer) -> None:
+    name = await layer.new_channel()
+    await layer.send(name, {"type": "before"})
+    await layer.close_pools()
+    # What was read ahead went back to Redis; the next call reconnects.
+    assert await layer.receive(name) == {"type": "before"}
+    await layer.send(name, {"type": "after"})
+    assert await layer.receive(name) == {"type": "after"}
+
+
+async def test_flush_then_close_pools_as_a_teardown(make_layer: MakeLayer) -> None:
+    layer = make_layer()
+    await layer.send("test.teardown", {"type": "left.over"})
+    await layer.group_add("room", "test.teardown")
+    await layer.flush()
+    await layer.close_pools()
+    fresh = make_layer()
+    await fresh.send("test.teardown", {"type": "new"})
+    assert await fresh.receive("test.teardown") == {"type": "new"}
+    await fresh.close()
+
+
+async def test_registered_serializer_format_through_redis(make_layer: MakeLayer) -> None:
+    registry.register_serializer("upper-json-test", UpperJson)
+    try:
+        layer = make_layer(serializer_format="upper-json-test", symmetric_encryption_keys=["k"])
+        await layer.send("test.custom", {"type": "m", "text": "hi"})
+        assert await layer.receive("test.custom") == {"type": "m", "text": "HI"}
+        await layer.close()
+    finally:
+        registry._registry.pop("upper-json-test")
