@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
 from redis.exceptions import (
     ClusterDownError,
@@ -46,6 +47,9 @@ class Outage:
         self.cap = cap
         self.failures = 0
         self.since: float | None = None
+        #: Called (no arguments) each time an outage ends, e.g. to restore group memberships.
+        self.on_recovered: list[Callable[[], None]] = []
+        self._gave_up = False
 
     @property
     def down(self) -> bool:
@@ -73,6 +77,21 @@ class Outage:
             )
             self.since = None
             self.failures = 0
+            self._gave_up = False
+            for callback in self.on_recovered:
+                callback()
+
+    def gave_up(self, bound: float) -> None:
+        """A call stopped waiting after ``bound`` seconds: log that once per outage."""
+        if not self._gave_up:
+            self._gave_up = True
+            logger.error(
+                "redis %s still unreachable after %g s: send and group calls now fail with "
+                "ChannelLayerUnavailable until it answers (connections stay open; consumers "
+                "are told through channel_layer_unavailable)",
+                self.label,
+                bound,
+            )
 
     async def wait(self, exc: BaseException) -> None:
         """Record a failure and sleep its backoff delay."""
