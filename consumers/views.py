@@ -14,10 +14,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from adapters.web.status import RateTracker, status_snapshot
 from consumers.access import refusal
 from gateway import metrics as gateway_metrics
 from gateway.server import known_adapters
+from gateway.status import RateTracker, status_snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ django_asgi_app = get_asgi_application()
 
 from consumers.routing import mqtt_topic_routes, websocket_urlpatterns  # noqa: E402
 from gateway.auth import AuthMiddlewareStack  # noqa: E402
+from gateway.mqtt.routing import TopicRouter  # noqa: E402
 from gateway.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from gateway.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from gateway.topic_routing import TopicRouter  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

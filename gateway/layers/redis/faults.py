@@ -1,10 +1,8 @@
-"""Outages of a Redis host: capped exponential backoff and one log line per outage."""
+"""Outages of a Redis host: the shared reconnect backoff, one WARNING per outage."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable
 
 from redis.exceptions import (
@@ -15,6 +13,8 @@ from redis.exceptions import (
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gateway.backoff import Backoff
 
 logger = logging.getLogger("gateway.layers.redis")
 
@@ -32,8 +32,12 @@ CONNECTION_ERRORS = (
 )
 
 
-class Outage:
+class Outage(Backoff):
     """Tracks whether one host is down, shared by every caller that talks to it.
+
+    A :class:`~gateway.backoff.Backoff` (capped exponential delays with jitter, one WARNING
+    when the outage starts, one INFO when it ends) with the layer's short delays: commands
+    wait on it, so the first retries come quickly.
 
     Args:
         label: the host, without password, for log lines.
@@ -42,41 +46,27 @@ class Outage:
     """
 
     def __init__(self, label: str, initial: float = 0.05, cap: float = 2.0) -> None:
+        super().__init__(f"redis {label}", logger=logger, initial=initial, maximum=cap)
         self.label = label
-        self.initial = initial
-        self.cap = cap
-        self.failures = 0
-        self.since: float | None = None
         #: Called (no arguments) each time an outage ends, e.g. to restore group memberships.
         self.on_recovered: list[Callable[[], None]] = []
         self._gave_up = False
 
     @property
+    def cap(self) -> float:
+        """Longest delay between two attempts."""
+        return self.maximum
+
+    @property
     def down(self) -> bool:
         """True between the first failure and the next success."""
-        return self.since is not None
-
-    def failed(self, exc: BaseException) -> float:
-        """Record a failure; log the start of an outage once. Return the delay to wait."""
-        if self.since is None:
-            self.since = time.monotonic()
-            logger.warning(
-                "redis %s unreachable (%s): retrying with backoff until it answers",
-                self.label,
-                exc,
-            )
-        delay: float = min(self.cap, self.initial * 2 ** min(self.failures, 16))
-        self.failures += 1
-        return delay
+        return self.in_outage
 
     def succeeded(self) -> None:
-        """Record a success; log the end of an outage once."""
-        if self.since is not None:
-            logger.warning(
-                "redis %s reachable again after %.1f s", self.label, time.monotonic() - self.since
-            )
-            self.since = None
-            self.failures = 0
+        """Record a success; when an outage ends, log it once and call ``on_recovered``."""
+        ended = self.in_outage
+        super().succeeded()
+        if ended:
             self._gave_up = False
             for callback in self.on_recovered:
                 callback()
@@ -86,13 +76,9 @@ class Outage:
         if not self._gave_up:
             self._gave_up = True
             logger.error(
-                "redis %s still unreachable after %g s: send and group calls now fail with "
+                "redis %s unreachable for longer than %g s: send and group calls now fail with "
                 "ChannelLayerUnavailable until it answers (connections stay open; consumers "
                 "are told through channel_layer_unavailable)",
                 self.label,
                 bound,
             )
-
-    async def wait(self, exc: BaseException) -> None:
-        """Record a failure and sleep its backoff delay."""
-        await asyncio.sleep(self.failed(exc))
