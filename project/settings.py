@@ -235,7 +235,9 @@ MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID") or (
 )  # None: gateway-<host>-<slot> (adapters/mqtt/identity.py)
 MQTT_SUBSCRIPTIONS = env_list("MQTT_SUBSCRIPTIONS", [])  # on top of the TopicRouter's filters
 MQTT_SHARED_GROUP = os.environ.get("MQTT_SHARED_GROUP") or None  # $share/GROUP/... when set
-MQTT_IDLE_TIMEOUT = os.environ.get("MQTT_IDLE_TIMEOUT", "300")  # seconds; 0: never
+MQTT_IDLE_TIMEOUT = os.environ.get("MQTT_IDLE_TIMEOUT", "60")  # seconds; 0: never
+# Device scopes open at once; over it the least recently active idle one closes. 0: no bound.
+MQTT_MAX_DEVICE_SCOPES = os.environ.get("MQTT_MAX_DEVICE_SCOPES", "10000")
 MQTT_MAX_PAYLOAD = int(os.environ.get("MQTT_MAX_PAYLOAD", str(256 * 1024)))
 MQTT_RECEIVE_MAXIMUM = int(os.environ.get("MQTT_RECEIVE_MAXIMUM", "1000"))
 MQTT_SESSION_EXPIRY = int(os.environ.get("MQTT_SESSION_EXPIRY", "3600"))
