@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from gateway.routing import path
-from tests.unit.routing.asgi_apps import named_echo
+from tests.unit.gateway.asgi_apps import named_echo
 
 urlpatterns = [path("ping/", named_echo("ping"))]

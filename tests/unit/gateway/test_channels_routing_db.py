@@ -11,7 +11,7 @@ from gateway.db import aclose_old_connections
 from gateway.exceptions import NoRouteFound, ScopeKeyMissing
 from gateway.routing import ChannelNameRouter, ProtocolTypeRouter, URLRouter, path, re_path
 from gateway.testing import ApplicationCommunicator
-from tests.unit.routing.asgi_apps import named_echo, scope_echo
+from tests.unit.gateway.asgi_apps import named_echo, scope_echo
 
 
 async def receive_nothing() -> dict[str, str]:
