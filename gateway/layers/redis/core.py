@@ -368,6 +368,8 @@ class RedisChannelLayer(BaseChannelLayer):
     async def flush(self) -> None:
         """Delete every key under this layer's prefix, on every host, and the local buffers."""
         state = self._state()
+        # Nothing to restore any more: the memberships go with the keys.
+        self.memberships.clear()
         pattern = glob.escape(self.prefix).replace("?", "\\?") + ":*"
         for shard, client in enumerate(state.clients):
 

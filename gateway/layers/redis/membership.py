@@ -50,6 +50,10 @@ class GroupMemberships:
             if not channels:
                 del self._groups[group]
 
+    def clear(self) -> None:
+        """Forget every membership (the layer was flushed)."""
+        self._groups.clear()
+
     def contains(self, group: str, channel: str) -> bool:
         """True while ``channel`` is remembered as a member of ``group``."""
         return channel in self._groups.get(group, ())
@@ -179,6 +183,8 @@ class MembershipKeeper:
             task.exception()  # retrieved: the callers that awaited it got it
 
     async def _check_once(self, shard: int) -> bool:
+        if not len(self.layer.memberships):
+            return False  # nothing to keep (e.g. after flush): write nothing
         client = self.layer.state_for_current_loop().clients[shard]
         run_id, marker = await _run_id(client), await client.exists(self.marker)
         known = self.run_ids[shard]
