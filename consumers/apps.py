@@ -6,3 +6,9 @@ class ConsumersConfig(AppConfig):
 
     name = "consumers"
     verbose_name = "Consumers"
+
+    def ready(self) -> None:
+        """Let django-axes (admin login throttle) ignore WebSocket logins (no request)."""
+        from consumers.login_throttle import skip_requestless_logins
+
+        skip_requestless_logins()

@@ -10,9 +10,16 @@ Server to client::
     {"type": "joined", "room": "lobby", "nick": "ana"}
     {"type": "message", "room", "sender", "text", "source", "ts"}   a room.message, any protocol
     {"type": "error", "error": "what went wrong and what to do"}
+    {"type": "status", "state": "reconnecting" | "connected"}   the rooms' server (Redis) is away
+                                                                 / answers again
 
 Bad input of any kind (invalid JSON, binary frames, unknown types, bad nicknames) gets an
 ``error`` reply and the connection stays open.
+
+While the channel layer is unreachable for longer than it waits (``reconnect_timeout``), the
+connection stays open: the client gets ``status: reconnecting`` (and an error for a message that
+could not be posted), the consumer re-joins its room until the layer answers, then sends
+``status: connected``.
 
 Flood control (:mod:`gateway.flood`, settings CHAT_RATE_LIMIT and CHAT_FLOOD_STRIKES): every
 frame a connection sends counts; the first one over the rate is dropped with a polite
@@ -22,6 +29,7 @@ CHAT_FLOOD_STRIKES more frames is closed with 1008 (policy violation).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
@@ -30,7 +38,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 
 from consumers.rooms import RoomMessage, clean_nick, clean_room, post_to_room, room_group_name
-from gateway.exceptions import InvalidInput
+from gateway.exceptions import ChannelLayerUnavailable, InvalidInput
 from gateway.flood import FloodControl, FloodPolicy, Verdict, parse_windows
 from gateway.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -60,6 +68,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     flood: ClassVar[FloodControl] = flood_control_from_settings()
     #: Set once we closed the connection.
     closing = False
+    #: Re-joins the room while the channel layer is unreachable (None: it answers).
+    rejoining: asyncio.Task[None] | None = None
 
     async def connect(self) -> None:
         """Accept every connection; the Origin check happens in the middleware stack."""
@@ -69,6 +79,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         """Leave the room's group so the layer stops delivering to this channel."""
         self.flood.forget(self.flood_key)
+        if self.rejoining is not None:
+            self.rejoining.cancel()
         await self._leave()
 
     async def receive(
@@ -119,6 +131,34 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "ts": event["ts"],
             }
         )
+
+    async def channel_layer_unavailable(self, exc: ChannelLayerUnavailable) -> None:
+        """The rooms' server is away: tell the page, keep the socket, re-join until it answers."""
+        if self.closing:
+            return
+        await self.send_error(
+            "the chat server is reconnecting to its message store: your last action did not "
+            "go through; send it again once the page says connected"
+        )
+        if self.rejoining is None:
+            await self.send_json({"type": "status", "state": "reconnecting"})
+            self.rejoining = asyncio.create_task(self._rejoin())
+
+    async def _rejoin(self) -> None:
+        # Each attempt waits up to the layer's reconnect_timeout (the layer logs the outage
+        # once); nothing else to wait for here.
+        while True:
+            try:
+                if self.room is not None:
+                    group = room_group_name(self.room)
+                    await self.channel_layer.group_add(group, self.channel_name)
+                else:
+                    await self.channel_layer.group_discard("chat.probe", self.channel_name)
+            except ChannelLayerUnavailable:
+                continue
+            break
+        self.rejoining = None
+        await self.send_json({"type": "status", "state": "connected"})
 
     async def send_error(self, error: str) -> None:
         """Reply with an error the page shows to the user."""

@@ -1,17 +1,20 @@
-"""Plain HTTP pages: the chat page, the status page and its JSON, /healthz and /metrics."""
+"""Plain HTTP pages: the chat page, the status page and its JSON, /healthz and /metrics.
+
+/status, /status.json and /metrics are for operators when DEBUG is off (consumers.access).
+"""
 
 from __future__ import annotations
 
-import hmac
 import logging
 import os
 import time
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from consumers.access import refusal
 from gateway import metrics as gateway_metrics
 from gateway.server import known_adapters
 from gateway.status import RateTracker, status_snapshot
@@ -29,12 +32,19 @@ async def index(request: HttpRequest) -> HttpResponse:
 
 
 async def status_page(request: HttpRequest) -> HttpResponse:
-    """The live status page; its script polls :func:`status_json`."""
+    """The live status page; its script polls :func:`status_json`. Operators only."""
+    if (refused := await refusal(request, page=True)) is not None:
+        return refused
     return render(request, "consumers/status.html", {"status_url": "/status.json"})
 
 
-async def status_json(request: HttpRequest) -> JsonResponse:
-    """Adapters up or down, open scopes per protocol and messages per second, as JSON."""
+async def status_json(request: HttpRequest) -> HttpResponse:
+    """Adapters up or down, open scopes per protocol and messages per second, as JSON.
+
+    Operators only (staff session or METRICS_TOKEN) when DEBUG is off.
+    """
+    if (refused := await refusal(request)) is not None:
+        return refused
     now = time.time()
     adapters = known_adapters(settings)
     data = status_snapshot(gateway_metrics.snapshot(), adapters, _RATES, now)
@@ -53,30 +63,10 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 async def metrics(request: HttpRequest) -> HttpResponse:
     """Every metric of this process in Prometheus' text format, for whoever may read them.
 
-    With METRICS_TOKEN set, only a request carrying ``Authorization: Bearer <METRICS_TOKEN>``
-    gets them (401 otherwise); without it they are open while DEBUG is on and hidden (404)
-    when it is off, so a deployment never publishes them by accident.
+    Open while DEBUG is on and METRICS_TOKEN unset; otherwise only for
+    ``Authorization: Bearer <METRICS_TOKEN>`` (Prometheus' ``authorization`` scrape option) or a
+    logged-in staff user (401 otherwise).
     """
-    token = settings.METRICS_TOKEN
-    if not token:
-        if not settings.DEBUG:
-            raise Http404("/metrics is off: set METRICS_TOKEN to scrape it")
-    elif not _bearer_matches(authorization := request.headers.get("Authorization", ""), token):
-        if authorization:
-            # A scraper with a stale token, worth saying; bare requests (scanners) are not.
-            logger.warning("/metrics: refused a request whose bearer token does not match")
-        return HttpResponse(
-            "/metrics needs the header Authorization: Bearer <METRICS_TOKEN>\n",
-            status=401,
-            content_type="text/plain; charset=utf-8",
-            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
-        )
+    if (refused := await refusal(request)) is not None:
+        return refused
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
-
-
-def _bearer_matches(header: str, token: str) -> bool:
-    scheme, _, credentials = header.partition(" ")
-    # Compared in constant time: the token is a password.
-    return scheme.lower() == "bearer" and hmac.compare_digest(
-        credentials.strip().encode(), token.encode()
-    )

@@ -10,6 +10,10 @@ layer, and handles them one at a time, in arrival order.
   :func:`gateway.db.database_sync_to_async`, so they may use the Django ORM; ``send`` is sync.
 
 Raise :class:`~gateway.exceptions.StopConsumer` from a handler to end the instance cleanly.
+
+A handler that fails with :class:`~gateway.exceptions.ChannelLayerUnavailable` (Redis away for
+longer than the layer waits) does not end the instance: ``channel_layer_unavailable(exc)`` is
+called instead, and the connection stays open (the layer logs the outage once).
 """
 
 from __future__ import annotations
@@ -23,7 +27,12 @@ from typing import Any, ClassVar
 from asgiref.sync import async_to_sync, markcoroutinefunction
 
 from gateway.db import database_sync_to_async
-from gateway.exceptions import ConfigurationError, StopConsumer, UnknownEventType
+from gateway.exceptions import (
+    ChannelLayerUnavailable,
+    ConfigurationError,
+    StopConsumer,
+    UnknownEventType,
+)
 from gateway.layers import DEFAULT_CHANNEL_LAYER, get_channel_layer
 from gateway.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.utils import Poller, await_many_dispatch, name_that_thing
@@ -262,7 +271,19 @@ class AsyncConsumer:
         Raises:
             UnknownEventType: no method handles this message type.
         """
-        await self._get_handler(message)(message)
+        try:
+            await self._get_handler(message)(message)
+        except ChannelLayerUnavailable as exc:
+            await self.channel_layer_unavailable(exc)
+
+    async def channel_layer_unavailable(self, exc: ChannelLayerUnavailable) -> None:
+        """A handler failed because the channel layer's server stayed unreachable.
+
+        The instance keeps running; the layer logged the outage once. Override to tell the
+        client (the web chat sends ``{"type": "status", "state": "reconnecting"}``) and to
+        retry what failed once the layer answers.
+        """
+        logger.debug("%s: %s", name_that_thing(self), exc)
 
     async def send(self, message: Message) -> None:
         """Send an ASGI event to the client (override to post-process outgoing events)."""
@@ -279,13 +300,19 @@ class SyncConsumer(AsyncConsumer):
 
     _sync = True
 
-    @database_sync_to_async
-    def dispatch(self, message: Message) -> None:
+    async def dispatch(self, message: Message) -> None:
         """Call the handler for ``message`` in the worker thread.
 
         Raises:
             UnknownEventType: no method handles this message type.
         """
+        try:
+            await self._dispatch_in_thread(message)
+        except ChannelLayerUnavailable as exc:
+            await self.channel_layer_unavailable(exc)
+
+    @database_sync_to_async
+    def _dispatch_in_thread(self, message: Message) -> None:
         self._get_handler(message)(message)
 
     def send(self, message: Message) -> None:  # type: ignore[override]

@@ -6,9 +6,9 @@
     ├── ConfigurationError (also ValueError)      settings or arguments are wrong: fix the config
     │   ├── InvalidChannelLayerError               CHANNEL_LAYERS names a backend that can't be used
     │   ├── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
-    │   ├── UnsupportedDependency (also ImportError)  a pinned library whose privates we use changed
     │   ├── SerializerDoesNotExist (also KeyError)  no serializer registered for a format
-    │   └── InvalidSerializer (also AssertionError) a class that cannot serialize was registered
+    │   ├── InvalidSerializer (also AssertionError) a class that cannot serialize was registered
+    │   └── UnsupportedDependency (also ImportError)  a pinned library whose privates we use changed
     ├── ChannelFull                                a channel is full: the message was not sent
     ├── ChannelLayerUnavailable (also ConnectionError)  the layer's server stayed unreachable
     ├── MessageTooLarge                            a message is larger than the layer accepts
@@ -55,11 +55,6 @@ class AdapterNotConfigured(ConfigurationError):
     """An adapter cannot run because its settings (broker, token, TNC) are missing."""
 
 
-class UnsupportedDependency(ConfigurationError, ImportError):
-    """A library whose private internals a module uses is not the version that module supports
-    (gateway/versions.py); the message names both versions and what to do."""
-
-
 class SerializerDoesNotExist(ConfigurationError, KeyError):
     """No serializer is registered for the requested format (KeyError, as in channels_redis)."""
 
@@ -72,6 +67,11 @@ class InvalidSerializer(ConfigurationError, AssertionError):
 
     Also an AssertionError: channels_redis asserts here, and its users' tests catch that.
     """
+
+
+class UnsupportedDependency(ConfigurationError, ImportError):
+    """A library whose private internals a module uses is not the version that module supports
+    (gateway/versions.py); the message names both versions and what to do."""
 
 
 class ChannelFull(GatewayError):

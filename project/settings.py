@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import ssl
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -82,6 +83,8 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    # Throttles the admin login (failed attempts per client address, in the database).
+    "axes",
     "gateway",
     "adapters",
     "consumers",
@@ -96,7 +99,25 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a locked-out login into its 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# The admin login is throttled by django-axes: after ADMIN_LOGIN_FAILURE_LIMIT failed attempts
+# from one client address (the proxy-resolved address, see FORWARDED_ALLOW_IPS), that address
+# gets 429 for ADMIN_LOGIN_COOLOFF_MINUTES; a successful login clears its failures.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed login attempts from your address: wait a while before you try again."
+)
 
 ROOT_URLCONF = "project.urls"
 
@@ -214,7 +235,9 @@ MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID") or (
 )  # None: gateway-<host>-<slot> (adapters/mqtt/identity.py)
 MQTT_SUBSCRIPTIONS = env_list("MQTT_SUBSCRIPTIONS", [])  # on top of the TopicRouter's filters
 MQTT_SHARED_GROUP = os.environ.get("MQTT_SHARED_GROUP") or None  # $share/GROUP/... when set
-MQTT_IDLE_TIMEOUT = os.environ.get("MQTT_IDLE_TIMEOUT", "300")  # seconds; 0: never
+MQTT_IDLE_TIMEOUT = os.environ.get("MQTT_IDLE_TIMEOUT", "60")  # seconds; 0: never
+# Device scopes open at once; over it the least recently active idle one closes. 0: no bound.
+MQTT_MAX_DEVICE_SCOPES = os.environ.get("MQTT_MAX_DEVICE_SCOPES", "10000")
 MQTT_MAX_PAYLOAD = int(os.environ.get("MQTT_MAX_PAYLOAD", str(256 * 1024)))
 MQTT_RECEIVE_MAXIMUM = int(os.environ.get("MQTT_RECEIVE_MAXIMUM", "1000"))
 MQTT_SESSION_EXPIRY = int(os.environ.get("MQTT_SESSION_EXPIRY", "3600"))

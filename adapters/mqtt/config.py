@@ -59,6 +59,8 @@ class MqttConfig:
         subscribe_qos: the maximum QoS asked for in each SUBSCRIBE.
         shared_group: subscribe as ``$share/GROUP/filter`` so processes split the load.
         idle_timeout: seconds without messages before a device scope is closed (None: never).
+        max_scopes: device scopes open at once, at most (None: no bound); over it, the least
+            recently active idle scope is closed ("evicted").
         max_payload: payloads larger than this many bytes are dropped (logged, counted).
         receive_maximum: messages received but not handled yet, at most (MQTT 5 Receive
             Maximum; with 3.1.1 the adapter stops reading the socket past it).
@@ -81,7 +83,8 @@ class MqttConfig:
     subscriptions: tuple[str, ...] = ()
     subscribe_qos: int = 1
     shared_group: str | None = None
-    idle_timeout: float | None = 300.0
+    idle_timeout: float | None = 60.0
+    max_scopes: int | None = 10000
     max_payload: int = 256 * 1024
     receive_maximum: int = 1000
     queue_size: int = 100
@@ -114,6 +117,7 @@ class MqttConfig:
             "MQTT_SUBSCRIBE_QOS": "subscribe_qos",
             "MQTT_SHARED_GROUP": "shared_group",
             "MQTT_IDLE_TIMEOUT": "idle_timeout",
+            "MQTT_MAX_DEVICE_SCOPES": "max_scopes",
             "MQTT_MAX_PAYLOAD": "max_payload",
             "MQTT_RECEIVE_MAXIMUM": "receive_maximum",
             "MQTT_QUEUE_SIZE": "queue_size",
@@ -152,6 +156,10 @@ def _coerce(name: str, value: Any) -> Any:
         if name in {"subscribe_qos", "max_payload", "receive_maximum", "queue_size", "keepalive"}:
             return int(value)
         if name in {"session_expiry"}:
+            return int(value)
+        if name == "max_scopes":
+            if value in (None, "", "none", "None", 0, "0"):
+                return None
             return int(value)
         if name == "idle_timeout":
             if value in (None, "", "none", "None", 0, "0"):
@@ -192,6 +200,10 @@ def _check(config: MqttConfig) -> None:
     if not 1 <= config.receive_maximum <= 65535:
         raise ConfigurationError(
             f"MQTT_RECEIVE_MAXIMUM must be between 1 and 65535, got {config.receive_maximum}"
+        )
+    if config.max_scopes is not None and config.max_scopes < 1:
+        raise ConfigurationError(
+            f"MQTT_MAX_DEVICE_SCOPES must be >= 1 (or 0 for no bound), got {config.max_scopes}"
         )
     if config.max_payload < 0 or config.queue_size < 1 or config.keepalive < 0:
         raise ConfigurationError(

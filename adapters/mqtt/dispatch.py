@@ -55,6 +55,7 @@ from adapters.mqtt.mapping import (
     parse_subscription,
     publish_result_event,
 )
+from adapters.mqtt.scope_bound import ScopeBound
 from gateway.clock import wait_until
 from gateway.exceptions import LocalProtocolError, ScopeClosed
 from gateway.mqtt.routing import TopicRouter
@@ -71,6 +72,16 @@ DROPPED = Counter(
 _DROPPED_OVERSIZE = DROPPED.labels(reason="oversize")
 _DROPPED_NO_ROUTE = DROPPED.labels(reason="no_route")
 _DROPPED_RETRIES = DROPPED.labels(reason="retries")
+_EVICTED = Counter(
+    "gateway_mqtt_scopes_evicted",
+    "Idle device scopes closed to stay within MQTT_MAX_DEVICE_SCOPES.",
+)
+
+
+def _describe(key: Hashable) -> str:
+    # Keys are route keys (tuples naming the route and its captures): readable as they are.
+    return repr(key)
+
 
 #: Topics whose route is remembered (the cache is emptied when it is full).
 ROUTE_CACHE_SIZE = 10000
@@ -131,6 +142,8 @@ class Dispatcher:
         self._resume_at = max(1, config.receive_maximum // 2)
         self._offline = frozenset(config.offline_payloads)
         self._closing = False
+        #: Open device scopes by last activity, bounded by MQTT_MAX_DEVICE_SCOPES.
+        self.scopes = ScopeBound(config.max_scopes)
 
     @property
     def in_flight(self) -> int:
@@ -179,6 +192,7 @@ class Dispatcher:
         event = cast(dict[str, Any], message_event(topic, payload, qos, retain, dup, properties))
         deliver = self.runtime.deliver_by_key
         for key, status in targets:
+            self.scopes.touched(key)
             handled = deliver(key, event, self._opener(key, topic))
             if ticket is not None:
                 handled.add_done_callback(functools.partial(self._handled, ticket))
@@ -264,6 +278,16 @@ class Dispatcher:
         """How to open a device's scope (the runtime calls it when the key has none)."""
         # Known again if it was re-opened for events a closed instance never took.
         self._openers.setdefault(key, functools.partial(self._open, key, topic))
+        evict = self.scopes.opened(key, lambda other: self.runtime.backlog(other) > 0)
+        if evict is not None:
+            logger.info(
+                "%d device scopes open (MQTT_MAX_DEVICE_SCOPES): closing the least recently "
+                "active one, %s",
+                len(self.scopes) + 1,
+                _describe(evict),
+            )
+            _EVICTED.inc()
+            self.runtime.close_by_key(evict, cast(dict[str, Any], disconnect_event("evicted")))
         config = self.config
         return ScopeSpec(
             scope=build_scope(topic, self.client_id, config.broker, config.protocol),
@@ -280,6 +304,7 @@ class Dispatcher:
         self.runtime.close_by_key(key, cast(dict[str, Any], disconnect_event("offline")))
 
     async def _scope_closed(self, handle: ScopeHandle, exc: BaseException | None) -> None:
+        self.scopes.closed(handle.key)
         self._openers.pop(handle.key, None)
         for topic_filter in list(self._scope_filters.pop(handle.key, ())):
             self._drop_subscription(handle.key, topic_filter)

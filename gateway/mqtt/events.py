@@ -25,7 +25,8 @@ class MqttMessageEvent(TypedDict):
 
 
 class MqttDisconnectEvent(TypedDict):
-    """``mqtt.disconnect``: the scope ends ("offline", "idle", "shutdown")."""
+    """``mqtt.disconnect``: the scope ends ("offline", "idle", "evicted", "shutdown";
+    "evicted": closed to stay within MQTT_MAX_DEVICE_SCOPES)."""
 
     type: Literal["mqtt.disconnect"]
     reason: str

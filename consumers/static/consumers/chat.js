@@ -60,6 +60,14 @@
         if (!joined || joined.room !== m.room) { list.replaceChildren(); notice("You joined #" + m.room + " as " + m.nick); }
         setJoined({ room: m.room, nick: m.nick });
       } else if (m.type === "error") notice(m.error, "error");
+      else if (m.type === "status") {
+        // The server keeps the socket open while its message store (Redis) is away.
+        if (m.state === "reconnecting") setState("connecting", "reconnecting…");
+        else {
+          setState("open", "connected");
+          if (wanted && !joined) send({ type: "join", room: wanted.room, nick: wanted.nick });
+        }
+      }
     };
     socket.onclose = (event) => {
       setJoined(joined);

@@ -25,6 +25,7 @@ from typing import Any, ClassVar, TypeVar
 
 from prometheus_client import Counter
 
+from gateway.clock import Clock
 from gateway.exceptions import (
     ChannelFull,
     ChannelLayerUnavailable,
@@ -39,6 +40,8 @@ from gateway.layers.redis.codec import MessageCodec
 from gateway.layers.redis.faults import CONNECTION_ERRORS, Outage
 from gateway.layers.redis.hosts import HostSpec, parse_hosts
 from gateway.layers.redis.loops import LoopState, pack_counts, release_on_close
+from gateway.layers.redis.membership import GroupMemberships, MembershipKeeper
+from gateway.layers.redis.recovery import WAITED, OutageBacklog
 from gateway.layers.redis.ring import HashRing
 from gateway.metrics import layer_messages
 
@@ -73,6 +76,10 @@ class RedisChannelLayer(BaseChannelLayer):
             they raise ChannelLayerUnavailable. Receivers retry for ever.
         cluster: True when ``hosts`` are seed nodes of a Redis Cluster (see
             :mod:`gateway.layers.redis.cluster`); keys spread over its slots.
+        group_check_interval: seconds between two checks that Redis still holds this
+            process's group memberships (restored when a restart or failover lost them; see
+            :mod:`gateway.layers.redis.membership`).
+        clock: times those checks; None: the running loop's (tests pass a FakeClock).
     """
 
     extensions: ClassVar[list[str]] = ["groups", "flush"]
@@ -91,6 +98,8 @@ class RedisChannelLayer(BaseChannelLayer):
         ssl_cert_reqs: str | None = None,
         reconnect_timeout: float = 30.0,
         cluster: bool = False,
+        group_check_interval: float = 5.0,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
         self.cluster = bool(cluster)
@@ -128,6 +137,12 @@ class RedisChannelLayer(BaseChannelLayer):
         self._received = layer_messages("redis", "receive")
         self._group_sent = layer_messages("redis", "group_send")
         self._over_capacity = GROUP_MEMBERS_OVER_CAPACITY.labels(backend="redis")
+        #: What this process's group_add calls joined, restored when Redis loses it.
+        self.memberships = GroupMemberships()
+        self.keeper = MembershipKeeper(self, group_check_interval, clock)
+        self._backlog = OutageBacklog(self.ring.size)
+        for outage in self.outages:
+            outage.on_recovered.append(self.keeper.nudge)
 
     def serialize(self, message: dict[str, Any]) -> bytes:
         """Encode (and encrypt) a message as it is stored (channels_redis' method)."""
@@ -175,10 +190,15 @@ class RedisChannelLayer(BaseChannelLayer):
         else:
             owner, counts = state.take_unreceived_for(shard)
             keys = [self.count_key(owner)] if counts else []
-        args = [*self._push_args(payload), pack_counts(counts), channel, self.get_capacity(channel)]
+        capacity = self.get_capacity(channel)
+        args = [*self._push_args(payload), pack_counts(counts), channel]
         script, mux = state.push[shard], state.mux[shard]
+        backlog = self._backlog
         try:
-            full = await self._call(shard, lambda: mux.evalsha(script, keys, args))
+            full = await self._call(
+                shard,
+                lambda: mux.evalsha(script, keys, [*args, backlog.capacity(shard, capacity)]),
+            )
         except ChannelLayerUnavailable:
             if counts:
                 state.requeue_unreceived(owner, counts)
@@ -257,6 +277,8 @@ class RedisChannelLayer(BaseChannelLayer):
             )
 
         await self._call(shard, add)
+        self.memberships.added(group, channel)
+        self.keeper.ensure_running()
 
     async def group_discard(self, group: str, channel: str) -> None:
         """Remove ``channel`` from ``group``; nothing happens if it was not a member."""
@@ -265,6 +287,8 @@ class RedisChannelLayer(BaseChannelLayer):
         state = self._state()
         shard = self.ring.shard(group)
         mux = state.mux[shard]
+        # Forgotten first: a restore running meanwhile must not add it back.
+        self.memberships.discarded(group, channel)
         await self._call(shard, lambda: mux.execute("ZREM", self.group_key(group), channel))
 
     async def group_send(self, group: str, message: dict[str, Any]) -> None:
@@ -285,8 +309,11 @@ class RedisChannelLayer(BaseChannelLayer):
         key = self.group_key(group)
         if self.ring.size == 1 and not self.channel_capacity and not self.cluster:
             script, mux = state.group_send[0], state.mux[0]
-            args = [*head, cutoff, self.capacity]
-            members, full = await self._call(0, lambda: mux.evalsha(script, [key], args))
+            args = [*head, cutoff]
+            backlog = self._backlog
+            members, full = await self._call(
+                0, lambda: mux.evalsha(script, [key], [*args, backlog.capacity(0, self.capacity)])
+            )
         else:
             members, full = await self._group_send_sharded(state, group, head, cutoff)
         self._group_sent.inc()
@@ -323,7 +350,20 @@ class RedisChannelLayer(BaseChannelLayer):
             shard_text, _, tag = batch.partition("/")
             target = int(shard_text)
             keys = [self.channel_key(tag)] if tag else []
-            return lambda: state.mux[target].evalsha(state.push[target], keys, [*head, "", *pairs])
+            backlog = self._backlog
+
+            def call() -> Awaitable[int]:
+                # Capacities read when the call is made: a retried call may hold a burst.
+                with_capacity = [
+                    value if i % 2 == 0 else backlog.capacity(target, value)
+                    for i, value in enumerate(pairs)
+                ]
+                pushed: Awaitable[int] = state.mux[target].evalsha(
+                    state.push[target], keys, [*head, "", *with_capacity]
+                )
+                return pushed
+
+            return call
 
         fulls = await asyncio.gather(
             *(
@@ -336,6 +376,8 @@ class RedisChannelLayer(BaseChannelLayer):
     async def flush(self) -> None:
         """Delete every key under this layer's prefix, on every host, and the local buffers."""
         state = self._state()
+        # Nothing to restore any more: the memberships go with the keys.
+        self.memberships.clear()
         pattern = glob.escape(self.prefix).replace("?", "\\?") + ":*"
         for shard, client in enumerate(state.clients):
 
@@ -364,7 +406,10 @@ class RedisChannelLayer(BaseChannelLayer):
 
     async def close(self) -> None:
         """Stop this loop's readers and close its connections. The layer stays usable."""
-        state = self._states.pop(asyncio.get_running_loop(), None)
+        loop = asyncio.get_running_loop()
+        if self.keeper.loop is loop:
+            await self.keeper.stop()
+        state = self._states.pop(loop, None)
         if state is not None:
             await state.aclose()
 
@@ -382,7 +427,13 @@ class RedisChannelLayer(BaseChannelLayer):
 
     def forget_loop(self, loop: asyncio.AbstractEventLoop) -> LoopState | None:
         """Detach and return the state of ``loop`` (called when that loop closes)."""
+        if self.keeper.loop is loop:
+            self.keeper.cancel()
         return self._states.pop(loop, None)
+
+    def state_for_current_loop(self) -> LoopState:
+        """The running event loop's connections, scripts, buffers and readers."""
+        return self._state()
 
     def _state(self) -> LoopState:
         loop = asyncio.get_running_loop()
@@ -406,21 +457,46 @@ class RedisChannelLayer(BaseChannelLayer):
     async def _call(self, shard: int, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call`` against ``shard``, retrying with backoff while Redis is unreachable."""
         outage = self.outages[shard]
-        deadline: float | None = None
-        while True:
-            try:
-                result = await call()
-            except CONNECTION_ERRORS as exc:
-                now = time.monotonic()
-                if deadline is None:
-                    deadline = now + self.reconnect_timeout
-                if now >= deadline:
+        try:
+            if outage.down and len(self.memberships):
+                # Redis may have come back empty: restore before a group_send reaches it.
+                await self.keeper.checked(shard)
+            result = await call()
+        except CONNECTION_ERRORS as exc:
+            return await self._call_after_outage(shard, call, exc)
+        if outage.down:
+            outage.succeeded()
+        return result
+
+    async def _call_after_outage(
+        self, shard: int, call: Callable[[], Awaitable[T]], exc: BaseException
+    ) -> T:
+        """Retry ``call`` until Redis answers or ``reconnect_timeout`` passes; before the
+        retried call, make sure the host still holds this process's group memberships."""
+        outage = self.outages[shard]
+        deadline = time.monotonic() + self.reconnect_timeout
+        self._backlog.started_waiting(shard)
+        waited = WAITED.set(True)
+        try:
+            while True:
+                if time.monotonic() >= deadline:
+                    outage.gave_up(self.reconnect_timeout)
                     raise ChannelLayerUnavailable(
                         f"redis {outage.label} unreachable for {self.reconnect_timeout:g} s "
                         f"({exc}): check that it runs and that CONFIG hosts points at it"
                     ) from exc
                 await outage.wait(exc)
-                continue
-            if outage.down:
-                outage.succeeded()
-            return result
+                try:
+                    if len(self.memberships):
+                        # A group_send must not reach a group Redis lost before it is back.
+                        await self.keeper.checked(shard)
+                    result = await call()
+                except CONNECTION_ERRORS as again:
+                    exc = again
+                    continue
+                if outage.down:
+                    outage.succeeded()
+                return result
+        finally:
+            WAITED.reset(waited)
+            self._backlog.done_waiting(shard)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from redis.exceptions import (
     ClusterDownError,
@@ -47,6 +48,9 @@ class Outage(Backoff):
     def __init__(self, label: str, initial: float = 0.05, cap: float = 2.0) -> None:
         super().__init__(f"redis {label}", logger=logger, initial=initial, maximum=cap)
         self.label = label
+        #: Called (no arguments) each time an outage ends, e.g. to restore group memberships.
+        self.on_recovered: list[Callable[[], None]] = []
+        self._gave_up = False
 
     @property
     def cap(self) -> float:
@@ -57,3 +61,24 @@ class Outage(Backoff):
     def down(self) -> bool:
         """True between the first failure and the next success."""
         return self.in_outage
+
+    def succeeded(self) -> None:
+        """Record a success; when an outage ends, log it once and call ``on_recovered``."""
+        ended = self.in_outage
+        super().succeeded()
+        if ended:
+            self._gave_up = False
+            for callback in self.on_recovered:
+                callback()
+
+    def gave_up(self, bound: float) -> None:
+        """A call stopped waiting after ``bound`` seconds: log that once per outage."""
+        if not self._gave_up:
+            self._gave_up = True
+            logger.error(
+                "redis %s unreachable for longer than %g s: send and group calls now fail with "
+                "ChannelLayerUnavailable until it answers (connections stay open; consumers "
+                "are told through channel_layer_unavailable)",
+                self.label,
+                bound,
+            )

@@ -27,7 +27,7 @@ class PidDeviceConsumer(DeviceConsumer):
 
     async def message(self, event: dict[str, Any]) -> None:
         text = f"{event['text']}|{os.getpid()}"
-        await record_message(self.device_id, event["topic"], text, event["qos"])
+        await record_message(self.device_id, event["topic"], text, text.encode(), event["qos"])
 
 
 application = ProtocolTypeRouter(

@@ -67,7 +67,12 @@ CHECK = textwrap.dedent(
         "pubsub": RedisPubSubChannelLayer.__module__,
         "requires": metadata.requires("gateway"),
         "extras": meta.get_all("Provides-Extra"),
-        "license": (metadata.distribution("gateway").read_text("LICENSE") or "").split("\\n")[0],
+        # setuptools puts the file at the top of .dist-info, or under licenses/ (metadata 2.4).
+        "license": (
+            metadata.distribution("gateway").read_text("licenses/LICENSE")
+            or metadata.distribution("gateway").read_text("LICENSE")
+            or ""
+        ).split("\\n")[0],
     }))
     """
 )

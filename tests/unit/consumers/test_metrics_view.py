@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 import pytest
-from django.http import Http404
+from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
 from consumers.views import metrics
@@ -14,9 +14,15 @@ from consumers.views import metrics
 TOKEN = "s3cret-scrape-token"
 
 
+async def _anonymous() -> AnonymousUser:
+    return AnonymousUser()
+
+
 async def scrape(authorization: str | None = None) -> tuple[int, str, dict[str, str]]:
     headers = {} if authorization is None else {"Authorization": authorization}
-    response = await metrics(RequestFactory().get("/metrics", headers=headers))
+    request = RequestFactory().get("/metrics", headers=headers)
+    request.auser = _anonymous  # what AuthenticationMiddleware sets, for a request without login
+    response = await metrics(request)
     return response.status_code, response.content.decode(), dict(response.headers)
 
 
@@ -28,10 +34,13 @@ async def test_open_while_debug_is_on_and_no_token_is_set(settings: Any) -> None
     assert "gateway_" in body
 
 
-async def test_off_in_production_without_a_token(settings: Any) -> None:
+@pytest.mark.django_db
+async def test_operators_only_in_production_without_a_token(settings: Any) -> None:
     settings.DEBUG, settings.METRICS_TOKEN = False, ""
-    with pytest.raises(Http404, match="set METRICS_TOKEN"):
-        await scrape(f"Bearer {TOKEN}")
+    status, body, _ = await scrape(f"Bearer {TOKEN}")
+    assert status == 401
+    assert "log in as a staff user" in body
+    assert "gateway_" not in body
 
 
 @pytest.mark.parametrize("debug", [False, True])
@@ -48,7 +57,7 @@ async def test_no_token_gets_401_with_what_to_send(settings: Any, debug: bool) -
     settings.DEBUG, settings.METRICS_TOKEN = debug, TOKEN
     status, body, headers = await scrape()
     assert status == 401
-    assert headers["WWW-Authenticate"] == 'Bearer realm="metrics"'
+    assert headers["WWW-Authenticate"] == 'Bearer realm="operators"'
     assert "Authorization: Bearer <METRICS_TOKEN>" in body
     assert "gateway_" not in body
 

@@ -154,6 +154,7 @@ async def test_anonymous_data_survives_login(alice: User) -> None:
     assert carts == [[1, 2]]
 
 
+@override_settings(AUTHENTICATION_BACKENDS=[MODEL_BACKEND])  # the project adds django-axes'
 async def test_login_uses_the_only_backend_or_user_backend(alice: User) -> None:
     scope: dict[str, Any] = {"session": await database_sync_to_async(_new_session)()}
     await login(scope, alice)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -86,15 +87,20 @@ async def until(condition: Callable[[], bool]) -> None:
     raise AssertionError("condition not reached")
 
 
-@pytest.fixture
-async def setup() -> Any:
+def recorder_dispatcher(url: str, **options: Any) -> tuple[Dispatcher, FakeLink]:
+    """A dispatcher routing d/{device}/# to Recorder (its log emptied) on a fresh runtime."""
     Recorder.log = []
     Recorder.gate = asyncio.Event()
     router = TopicRouter([topic("d/{device}/#", Recorder, status="d/{device}/status")])
     runtime = ApplicationRuntime(router, "mqtt-test", idle_timeout=None, close_grace=1.0)
     link = FakeLink()
-    config = parse_url("mqtt://h?client_id=t&receive_maximum=4").with_options(max_payload=20)
-    dispatcher = Dispatcher(runtime, router, config, "t", link)
+    config = parse_url(url).with_options(**options)
+    return Dispatcher(runtime, router, config, "t", link), link
+
+
+@pytest.fixture
+async def setup() -> Any:
+    dispatcher, link = recorder_dispatcher("mqtt://h?client_id=t&receive_maximum=4", max_payload=20)
     yield dispatcher, link
     Recorder.gate.set()
     await dispatcher.close()
@@ -335,4 +341,25 @@ async def test_offline_closes_the_scope_of_an_app_that_ignores_disconnect() -> N
     # The runtime closes it: the close event, then cancelled when it asks for more.
     await until(lambda: runtime.open_scopes == 0)
     assert seen[:3] == ["mqtt.connect", "mqtt.message", "mqtt.disconnect"]
+    await dispatcher.close()
+
+
+async def test_over_max_device_scopes_the_least_recently_active_idle_scope_is_evicted(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    dispatcher, link = recorder_dispatcher("mqtt://h?client_id=t", max_scopes=2)
+    feed(dispatcher, "d/a/t", "a1", 1)
+    feed(dispatcher, "d/b/t", "b1", 2)
+    await until(lambda: link.acks == [1, 2])
+    feed(dispatcher, "d/a/t", "a2", 3)  # a is now more recently active than b
+    with caplog.at_level(logging.INFO, logger="adapters.mqtt.dispatch"):
+        feed(dispatcher, "d/c/t", "c1", 4)
+        await until(lambda: ("disconnect", "b", "evicted") in Recorder.log)
+    assert ("disconnect", "a", "evicted") not in Recorder.log
+    assert "closing the least recently active one" in caplog.text
+    assert len(dispatcher.scopes) == 2
+    feed(dispatcher, "d/b/t", "b2", 5)  # b comes back: a fresh scope; a (now oldest) goes
+    await until(lambda: ("b", "d/b/t", "b2") in Recorder.log)
+    await until(lambda: ("disconnect", "a", "evicted") in Recorder.log)
+    await until(lambda: link.acks == [1, 2, 3, 4, 5])
     await dispatcher.close()
