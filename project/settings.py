@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "gateway",
     "adapters",
+    "adapters.telegram",
     "consumers",
 ]
 
@@ -123,6 +124,7 @@ else:
 GATEWAY_ADAPTERS = {
     "web": "adapters.web.WebAdapter",
     "mqtt": "adapters.mqtt.MqttAdapter",
+    "telegram": "adapters.telegram.adapter.TelegramAdapter",
 }
 GATEWAY_SHUTDOWN_TIMEOUT = float(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT", "25"))
 
