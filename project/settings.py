@@ -149,6 +149,23 @@ MQTT_SUBSCRIBE_QOS = int(os.environ.get("MQTT_SUBSCRIBE_QOS", "1"))  # 2: receiv
 MQTT_STATE_DIR = os.environ.get("MQTT_STATE_DIR", "")  # client-id slot locks; default /tmp
 MQTT_OFFLINE_PAYLOADS = env_list("MQTT_OFFLINE_PAYLOADS", ["offline"])  # status: device gone
 
+# Telegram adapter: no TELEGRAM_BOT_TOKEN means not configured (docs/telegram.md).
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_MODE = os.environ.get("TELEGRAM_MODE", "polling")  # or "webhook"
+TELEGRAM_API_URL = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org")  # no /bot
+TELEGRAM_WEBHOOK_URL = os.environ.get("TELEGRAM_WEBHOOK_URL", "")  # public https URL (webhook)
+TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")  # X-Telegram-...-Token
+TELEGRAM_WEBHOOK_MAX_BODY = os.environ.get("TELEGRAM_WEBHOOK_MAX_BODY", str(1024 * 1024))
+# Flood limits (0: off) and the fraction of each kept free as a safety margin.
+TELEGRAM_RATE_OVERALL = os.environ.get("TELEGRAM_RATE_OVERALL", "30")  # messages per second
+TELEGRAM_RATE_PER_CHAT = os.environ.get("TELEGRAM_RATE_PER_CHAT", "1")  # per second, each chat
+TELEGRAM_RATE_PER_GROUP = os.environ.get("TELEGRAM_RATE_PER_GROUP", "20")  # per minute, groups
+TELEGRAM_RATE_MARGIN = os.environ.get("TELEGRAM_RATE_MARGIN", "0.1")
+TELEGRAM_POLL_TIMEOUT = os.environ.get("TELEGRAM_POLL_TIMEOUT", "30")  # getUpdates long poll
+TELEGRAM_MAX_ATTEMPTS = os.environ.get("TELEGRAM_MAX_ATTEMPTS", "3")  # handler errors per update
+TELEGRAM_IDLE_TIMEOUT = os.environ.get("TELEGRAM_IDLE_TIMEOUT", "600")  # seconds; 0: never
+TELEGRAM_LEASE_SECONDS = os.environ.get("TELEGRAM_LEASE_SECONDS", "15")  # one handler process
+
 # Celery: the broker is Redis when there is one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")

@@ -109,7 +109,9 @@ class TelegramAdapter(Adapter):
             me = await self._start_client(client, stop)
             if me is None or not await self._take_lease(database, stop):
                 return
-            logger.info("telegram bot @%s (%s) serving in %s mode", me["username"], me["id"], config.mode)
+            logger.info(
+                "telegram bot @%s (%s) serving in %s mode", me["username"], me["id"], config.mode
+            )
             await self._serve(application, stop, client, database, me)
         finally:
             await client.close()
@@ -143,7 +145,8 @@ class TelegramAdapter(Adapter):
             if not waiting:
                 logger.info(
                     "another telegram adapter (%s) holds the lease for %.0f s more: waiting",
-                    holder, expires - time.time(),
+                    holder,
+                    expires - time.time(),
                 )
                 waiting = True
             await sleep_unless_stopped(stop, min(1.0, max(0.1, expires - time.time())))
@@ -236,8 +239,9 @@ class TelegramAdapter(Adapter):
                 try:
                     outbox_rows, inbox_rows = await database.run(store.prune, now)
                     if outbox_rows or inbox_rows:
-                        logger.debug("telegram: pruned %d outbox and %d inbox rows", outbox_rows, inbox_rows)
+                        logger.debug(
+                            "telegram: pruned %d outbox and %d inbox rows", outbox_rows, inbox_rows
+                        )
                 except Exception as exc:
                     logger.warning("telegram: pruning old rows failed: %s", exc)
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
-

@@ -100,7 +100,9 @@ class BotClient:
         kwargs = dict(params)
         for key, value in params.items():
             if isinstance(value, dict) and set(value) == {"bytes", "filename"}:
-                kwargs[key] = InputFile(base64.b64decode(value["bytes"]), filename=value["filename"])
+                kwargs[key] = InputFile(
+                    base64.b64decode(value["bytes"]), filename=value["filename"]
+                )
         return await self.bot.do_api_request(method, kwargs)
 
     async def close(self) -> None:

@@ -141,7 +141,9 @@ class Inbox:
                         continue  # more are waiting
                 self._wake.clear()
                 waker = asyncio.ensure_future(self._wake.wait())
-                await asyncio.wait({waker, stopped}, timeout=POLL_INTERVAL, return_when="FIRST_COMPLETED")
+                await asyncio.wait(
+                    {waker, stopped}, timeout=POLL_INTERVAL, return_when="FIRST_COMPLETED"
+                )
                 waker.cancel()
         finally:
             stopped.cancel()
@@ -160,7 +162,9 @@ class Inbox:
         try:
             result = map_update(row.data)
         except RemoteProtocolError as exc:
-            logger.warning("update %s is not a valid Telegram update, ignored: %s", row.update_id, exc)
+            logger.warning(
+                "update %s is not a valid Telegram update, ignored: %s", row.update_id, exc
+            )
             metrics.invalid.inc()
             self._finish(Outcome(row.update_id, IGNORED, error=str(exc)))
             return
@@ -176,7 +180,9 @@ class Inbox:
         inbound = handling.inbound
         chat_id = inbound.chat_id
         self._chats.setdefault(chat_id, deque()).append(handling)
-        future = self._runtime.deliver_by_key(chat_id, inbound.events[0], partial(self._open, inbound))
+        future = self._runtime.deliver_by_key(
+            chat_id, inbound.events[0], partial(self._open, inbound)
+        )
         handling.future = future
         future.add_done_callback(partial(self._handled, handling))
 
@@ -240,7 +246,11 @@ class Inbox:
         if handling.attempts < self._max_attempts and not self._stopping:
             logger.warning(
                 "update %s for chat %s failed (attempt %d of %d), retrying: %r",
-                handling.update_id, chat_id, handling.attempts, self._max_attempts, exc,
+                handling.update_id,
+                chat_id,
+                handling.attempts,
+                self._max_attempts,
+                exc,
             )
             handling.calls = []
             handling.future = None
@@ -248,11 +258,20 @@ class Inbox:
             return
         logger.error(
             "update %s for chat %s failed %d times, marked failed (not retried): %r",
-            handling.update_id, chat_id, handling.attempts, exc,
+            handling.update_id,
+            chat_id,
+            handling.attempts,
+            exc,
         )
         metrics.failed.inc()
         self._finish(
-            Outcome(handling.update_id, FAILED, chat_id=chat_id, attempts=handling.attempts, error=repr(exc))
+            Outcome(
+                handling.update_id,
+                FAILED,
+                chat_id=chat_id,
+                attempts=handling.attempts,
+                error=repr(exc),
+            )
         )
 
     def _finish(self, outcome: Outcome) -> None:

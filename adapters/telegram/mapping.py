@@ -17,8 +17,9 @@ from typing import Any
 from telegram import Chat, Message, MessageEntity, Update, User
 
 from gateway.exceptions import LocalProtocolError, RemoteProtocolError
+from gateway.telegram import SPEC_VERSION, build_scope, parse_command
 
-SPEC_VERSION = "1.0"
+__all__ = ["SPEC_VERSION", "build_scope", "parse_command"]
 
 #: The Bot API's limit on a message text (sendMessage, editMessageText), in UTF-16 code units.
 MAX_TEXT = 4096
@@ -217,25 +218,6 @@ def _media_kind(message: Message) -> str:
     return "other"
 
 
-def parse_command(
-    text: str, entities: tuple[MessageEntity, ...] | list[MessageEntity] = ()
-) -> tuple[str, list[str]] | None:
-    """``"/start@my_bot a b"`` -> ``("start", ["a", "b"])``; None when not a command.
-
-    A bot_command entity at offset 0 decides when present; without entities (tests, clients
-    that omit them) a leading ``/`` followed by a word does.
-    """
-    if not text.startswith("/"):
-        return None
-    if entities and not any(e.type == "bot_command" and e.offset == 0 for e in entities):
-        return None
-    head, _, rest = text.partition(" ")
-    name = head[1:].split("@", 1)[0]
-    if not name:
-        return None
-    return name, rest.split()
-
-
 def user_dict(user: User | None) -> dict[str, Any] | None:
     """The keys of a Telegram user the gateway passes on (None stays None)."""
     if user is None:
@@ -259,21 +241,6 @@ def chat_dict(chat: Chat) -> dict[str, Any]:
 def entity_dict(entity: MessageEntity) -> dict[str, Any]:
     """A message entity as a plain dict (``type``, ``offset``, ``length``, ``url``...)."""
     return entity.to_dict(recursive=True)
-
-
-def build_scope(
-    chat: dict[str, Any], user: dict[str, Any] | None, bot: dict[str, Any]
-) -> dict[str, Any]:
-    """The ASGI scope for one chat (see docs/specs/telegram.md)."""
-    return {
-        "type": "telegram",
-        "asgi": {"version": "3.0", "spec_version": SPEC_VERSION},
-        "spec_version": SPEC_VERSION,
-        "chat": dict(chat),
-        "chat_id": chat["id"],
-        "user": dict(user) if user else None,
-        "bot": dict(bot),
-    }
 
 
 # --- outbound ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import time
 from collections.abc import Hashable, Sequence
 from functools import partial
 
+from gateway.pacing import PacedSender, RateLimiter, RetryAfter, Window
 from telegram import error as tg_error
 
 from adapters.telegram import metrics
@@ -37,7 +38,6 @@ from adapters.telegram.store import (
 )
 from gateway.backoff import Backoff
 from gateway.clock import Clock, LoopClock
-from gateway.pacing import PacedSender, RateLimiter, RetryAfter, Window
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,8 @@ class Outbox:
         if rows:
             logger.info(
                 "telegram outbox: %d unsent calls for %d chats from before the restart",
-                len(rows), len(in_flight_chats),
+                len(rows),
+                len(in_flight_chats),
             )
         self.enqueue(rows)
 
@@ -136,7 +137,9 @@ class Outbox:
             metrics.THROTTLED.inc()
             logger.warning(
                 "telegram flood control (429) on %s to chat %s: pausing every chat %.1f s",
-                row.method, chat_id, seconds,
+                row.method,
+                chat_id,
+                seconds,
             )
             await self._db.run(save_pause, "*", time.time() + seconds)
             raise RetryAfter(seconds, key_only=False) from exc
@@ -159,7 +162,9 @@ class Outbox:
             self._sent.append((row.id, time.time()))
         else:
             why = refused or f"{type(exc).__name__}: {exc}"
-            logger.error("telegram %s to chat %s failed, not retried: %s", row.method, row.chat_id, why)
+            logger.error(
+                "telegram %s to chat %s failed, not retried: %s", row.method, row.chat_id, why
+            )
             metrics.send_failed.inc()
             self._failed.append((row.id, why))
         self._flush_wake.set()
@@ -198,4 +203,3 @@ class Outbox:
         """Send what is queued within ``drain_timeout``, then record the marks."""
         await self.sender.aclose(drain_timeout)
         await self.flush()
-

@@ -74,7 +74,8 @@ class Poller:
                 if conflicts == 1:
                     logger.info(
                         "getUpdates conflict (another poller or a webhook is active): waiting "
-                        "for it to stop (%s)", exc,
+                        "for it to stop (%s)",
+                        exc,
                     )
                 await sleep_unless_stopped(stop, CONFLICT_WAIT)
                 continue
@@ -138,6 +139,3 @@ async def sleep_unless_stopped(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
     except TimeoutError:
         pass
-
-
-

@@ -71,9 +71,7 @@ def store_updates(updates: Iterable[dict[str, Any]]) -> int:
         return 0
     with transaction.atomic():
         seen = set(
-            InboxUpdate.objects.filter(update_id__in=list(rows)).values_list(
-                "update_id", flat=True
-            )
+            InboxUpdate.objects.filter(update_id__in=list(rows)).values_list("update_id", flat=True)
         )
         new = [
             InboxUpdate(update_id=uid, data=data) for uid, data in rows.items() if uid not in seen

@@ -78,7 +78,9 @@ class TelegramWebhook:
             return 405, "POST updates here\n"
         headers = dict(scope.get("headers") or [])
         if not hmac.compare_digest(headers.get(SECRET_HEADER, b""), self._secret):
-            logger.warning("telegram webhook: wrong or missing secret token from %s", scope.get("client"))
+            logger.warning(
+                "telegram webhook: wrong or missing secret token from %s", scope.get("client")
+            )
             return 403, "wrong secret token\n"
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self._max_body:

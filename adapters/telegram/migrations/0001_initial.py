@@ -4,60 +4,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Lease',
+            name="Lease",
             fields=[
-                ('name', models.CharField(max_length=64, primary_key=True, serialize=False)),
-                ('owner', models.CharField(max_length=200)),
-                ('expires_at', models.FloatField(help_text='seconds since the epoch')),
+                ("name", models.CharField(max_length=64, primary_key=True, serialize=False)),
+                ("owner", models.CharField(max_length=200)),
+                ("expires_at", models.FloatField(help_text="seconds since the epoch")),
             ],
         ),
         migrations.CreateModel(
-            name='Pause',
+            name="Pause",
             fields=[
-                ('key', models.CharField(max_length=32, primary_key=True, serialize=False)),
-                ('until', models.FloatField(help_text='seconds since the epoch')),
+                ("key", models.CharField(max_length=32, primary_key=True, serialize=False)),
+                ("until", models.FloatField(help_text="seconds since the epoch")),
             ],
         ),
         migrations.CreateModel(
-            name='InboxUpdate',
+            name="InboxUpdate",
             fields=[
-                ('seq', models.BigAutoField(primary_key=True, serialize=False)),
-                ('update_id', models.BigIntegerField(unique=True)),
-                ('data', models.JSONField()),
-                ('state', models.SmallIntegerField(choices=[(0, 'pending'), (1, 'handled'), (2, 'failed'), (3, 'ignored')], default=0)),
-                ('chat_id', models.BigIntegerField(blank=True, null=True)),
-                ('attempts', models.SmallIntegerField(default=0)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('error', models.TextField(blank=True, default='')),
+                ("seq", models.BigAutoField(primary_key=True, serialize=False)),
+                ("update_id", models.BigIntegerField(unique=True)),
+                ("data", models.JSONField()),
+                (
+                    "state",
+                    models.SmallIntegerField(
+                        choices=[(0, "pending"), (1, "handled"), (2, "failed"), (3, "ignored")],
+                        default=0,
+                    ),
+                ),
+                ("chat_id", models.BigIntegerField(blank=True, null=True)),
+                ("attempts", models.SmallIntegerField(default=0)),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("error", models.TextField(blank=True, default="")),
             ],
             options={
-                'indexes': [models.Index(fields=['state', 'seq'], name='telegram_inbox_state_seq')],
+                "indexes": [models.Index(fields=["state", "seq"], name="telegram_inbox_state_seq")],
             },
         ),
         migrations.CreateModel(
-            name='OutboxMessage',
+            name="OutboxMessage",
             fields=[
-                ('id', models.BigAutoField(primary_key=True, serialize=False)),
-                ('chat_id', models.BigIntegerField()),
-                ('update_id', models.BigIntegerField(blank=True, null=True)),
-                ('method', models.CharField(max_length=64)),
-                ('params', models.JSONField()),
-                ('cost', models.FloatField(default=1.0)),
-                ('state', models.SmallIntegerField(choices=[(0, 'pending'), (1, 'sent'), (2, 'failed')], default=0)),
-                ('created_at', models.FloatField(help_text='seconds since the epoch')),
-                ('sent_at', models.FloatField(blank=True, null=True)),
-                ('error', models.TextField(blank=True, default='')),
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("chat_id", models.BigIntegerField()),
+                ("update_id", models.BigIntegerField(blank=True, null=True)),
+                ("method", models.CharField(max_length=64)),
+                ("params", models.JSONField()),
+                ("cost", models.FloatField(default=1.0)),
+                (
+                    "state",
+                    models.SmallIntegerField(
+                        choices=[(0, "pending"), (1, "sent"), (2, "failed")], default=0
+                    ),
+                ),
+                ("created_at", models.FloatField(help_text="seconds since the epoch")),
+                ("sent_at", models.FloatField(blank=True, null=True)),
+                ("error", models.TextField(blank=True, default="")),
             ],
             options={
-                'indexes': [models.Index(fields=['state', 'id'], name='telegram_outbox_state_id'), models.Index(fields=['sent_at'], name='telegram_outbox_sent_at')],
+                "indexes": [
+                    models.Index(fields=["state", "id"], name="telegram_outbox_state_id"),
+                    models.Index(fields=["sent_at"], name="telegram_outbox_sent_at"),
+                ],
             },
         ),
     ]
