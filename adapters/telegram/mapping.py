@@ -301,7 +301,8 @@ def outbound_calls(chat_id: int, event: dict[str, Any]) -> list[ApiCall]:
         raise LocalProtocolError(
             f"unknown telegram send event {kind!r}: use one of {', '.join(sorted(_BUILDERS))}"
         )
-    return builder(chat_id, event)
+    calls: list[ApiCall] = builder(chat_id, event)
+    return calls
 
 
 def _text(event: dict[str, Any], key: str = "text", required: bool = True) -> str | None:

@@ -12,6 +12,9 @@ Exactly-once rests on these tables (docs/specs/telegram.md, "Delivery guarantee"
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 from django.db import models
 
 
@@ -25,20 +28,26 @@ class InboxUpdate(models.Model):
     STATES = [(PENDING, "pending"), (HANDLED, "handled"), (FAILED, "failed"), (IGNORED, "ignored")]
 
     #: Insertion order: the order updates are handled in (per chat).
-    seq = models.BigAutoField(primary_key=True)
-    update_id = models.BigIntegerField(unique=True)
-    data = models.JSONField()
-    state = models.SmallIntegerField(choices=STATES, default=PENDING)
-    chat_id = models.BigIntegerField(null=True, blank=True)
-    attempts = models.SmallIntegerField(default=0)
-    received_at = models.DateTimeField(auto_now_add=True)
-    error = models.TextField(blank=True, default="")
+    seq: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    update_id: models.BigIntegerField[int, int] = models.BigIntegerField(unique=True)
+    data: models.JSONField[Any, Any] = models.JSONField()
+    state: models.SmallIntegerField[int, int] = models.SmallIntegerField(
+        choices=STATES, default=PENDING
+    )
+    chat_id: models.BigIntegerField[int | None, int | None] = models.BigIntegerField(
+        null=True, blank=True
+    )
+    attempts: models.SmallIntegerField[int, int] = models.SmallIntegerField(default=0)
+    received_at: models.DateTimeField[datetime.datetime, datetime.datetime] = models.DateTimeField(
+        auto_now_add=True
+    )
+    error: models.TextField[str, str] = models.TextField(blank=True, default="")
 
     class Meta:
         indexes = [models.Index(fields=["state", "seq"], name="telegram_inbox_state_seq")]
 
     def __str__(self) -> str:
-        return f"update {self.update_id} ({self.get_state_display()})"
+        return f"update {self.update_id} (state {self.state})"
 
 
 class OutboxMessage(models.Model):
@@ -49,18 +58,26 @@ class OutboxMessage(models.Model):
     FAILED = 2
     STATES = [(PENDING, "pending"), (SENT, "sent"), (FAILED, "failed")]
 
-    id = models.BigAutoField(primary_key=True)
-    chat_id = models.BigIntegerField()
+    id: models.BigAutoField[int, int] = models.BigAutoField(primary_key=True)
+    chat_id: models.BigIntegerField[int, int] = models.BigIntegerField()
     #: The update whose handling produced it (None: sent outside an update, e.g. a room message).
-    update_id = models.BigIntegerField(null=True, blank=True)
-    method = models.CharField(max_length=64)
-    params = models.JSONField()
-    cost = models.FloatField(default=1.0)
-    state = models.SmallIntegerField(choices=STATES, default=PENDING)
-    created_at = models.FloatField(help_text="seconds since the epoch")
+    update_id: models.BigIntegerField[int | None, int | None] = models.BigIntegerField(
+        null=True, blank=True
+    )
+    method: models.CharField[str, str] = models.CharField(max_length=64)
+    params: models.JSONField[Any, Any] = models.JSONField()
+    cost: models.FloatField[float, float] = models.FloatField(default=1.0)
+    state: models.SmallIntegerField[int, int] = models.SmallIntegerField(
+        choices=STATES, default=PENDING
+    )
+    created_at: models.FloatField[float, float] = models.FloatField(
+        help_text="seconds since the epoch"
+    )
     #: When Telegram accepted it (seconds since the epoch): rebuilds the flood windows.
-    sent_at = models.FloatField(null=True, blank=True)
-    error = models.TextField(blank=True, default="")
+    sent_at: models.FloatField[float | None, float | None] = models.FloatField(
+        null=True, blank=True
+    )
+    error: models.TextField[str, str] = models.TextField(blank=True, default="")
 
     class Meta:
         indexes = [
@@ -69,15 +86,17 @@ class OutboxMessage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.method} to chat {self.chat_id} ({self.get_state_display()})"
+        return f"{self.method} to chat {self.chat_id} (state {self.state})"
 
 
 class Lease(models.Model):
     """Who handles the inbox and sends the outbox: one adapter process at a time."""
 
-    name = models.CharField(max_length=64, primary_key=True)
-    owner = models.CharField(max_length=200)
-    expires_at = models.FloatField(help_text="seconds since the epoch")
+    name: models.CharField[str, str] = models.CharField(max_length=64, primary_key=True)
+    owner: models.CharField[str, str] = models.CharField(max_length=200)
+    expires_at: models.FloatField[float, float] = models.FloatField(
+        help_text="seconds since the epoch"
+    )
 
     def __str__(self) -> str:
         return f"lease {self.name} held by {self.owner}"
@@ -87,8 +106,8 @@ class Pause(models.Model):
     """A flood-control pause Telegram asked for (429 retry_after), kept across restarts."""
 
     #: ``"*"`` for every chat, else the chat id.
-    key = models.CharField(max_length=32, primary_key=True)
-    until = models.FloatField(help_text="seconds since the epoch")
+    key: models.CharField[str, str] = models.CharField(max_length=32, primary_key=True)
+    until: models.FloatField[float, float] = models.FloatField(help_text="seconds since the epoch")
 
     def __str__(self) -> str:
         return f"pause {self.key} until {self.until}"

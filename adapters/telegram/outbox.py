@@ -21,7 +21,6 @@ import time
 from collections.abc import Hashable, Sequence
 from functools import partial
 
-from gateway.pacing import PacedSender, RateLimiter, RetryAfter, Window
 from telegram import error as tg_error
 
 from adapters.telegram import metrics
@@ -38,6 +37,8 @@ from adapters.telegram.store import (
 )
 from gateway.backoff import Backoff
 from gateway.clock import Clock, LoopClock
+from gateway.exceptions import OutboxClosed
+from gateway.pacing import PacedSender, RateLimiter, RetryAfter, Window
 
 logger = logging.getLogger(__name__)
 
@@ -86,10 +87,11 @@ class Outbox:
             clock=self._clock,
             max_attempts=config.send_attempts,
             backoff=lambda: Backoff("Telegram Bot API (send)", logger=logger),
+            # Telegram refused the call itself: sending it again would be refused again.
+            give_up_on=(tg_error.BadRequest, tg_error.Forbidden, tg_error.InvalidToken),
         )
         self._sent: list[tuple[int, float]] = []
         self._failed: list[tuple[int, str]] = []
-        self._refused: dict[int, str] = {}
         self._flush_wake = asyncio.Event()
         #: Rows put on the sender and not finished, with when they were queued (clock time).
         self._pending_rows: dict[int, float] = {}
@@ -146,27 +148,19 @@ class Outbox:
         except tg_error.ChatMigrated as exc:
             logger.info("chat %s became supergroup %s: resending there", chat_id, exc.new_chat_id)
             await self._client.call(row.method, {**row.params, "chat_id": exc.new_chat_id})
-        except (tg_error.BadRequest, tg_error.Forbidden, tg_error.InvalidToken) as exc:
-            # Telegram refused this call; sending it again would be refused again.
-            self._refused[row.id] = f"{type(exc).__name__}: {exc}"
 
     def _done(self, row: QueuedCall, future: asyncio.Future[None]) -> None:
         self._pending_rows.pop(row.id, None)
         metrics.OUTBOX_QUEUED.set(len(self._pending_rows))
-        if future.cancelled():
+        exc = None if future.cancelled() else future.exception()
+        if future.cancelled() or isinstance(exc, OutboxClosed):
             return  # shutdown: still pending in the database, sent after the restart
-        exc = future.exception()
-        refused = self._refused.pop(row.id, None)
-        if exc is None and refused is None:
+        if exc is None:
             metrics.sent.inc()
             self._sent.append((row.id, time.time()))
-        else:
-            why = refused or f"{type(exc).__name__}: {exc}"
-            logger.error(
-                "telegram %s to chat %s failed, not retried: %s", row.method, row.chat_id, why
-            )
+        else:  # the sender logged it with the chat id
             metrics.send_failed.inc()
-            self._failed.append((row.id, why))
+            self._failed.append((row.id, f"{row.method}: {type(exc).__name__}: {exc}"))
         self._flush_wake.set()
 
     async def flush_forever(self) -> None:

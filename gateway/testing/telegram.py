@@ -107,4 +107,4 @@ class TelegramCommunicator(ApplicationCommunicator):
     async def disconnect(self, timeout: float = 1) -> None:
         """Send ``telegram.disconnect`` and wait for the application to end."""
         await self.send_input({"type": "telegram.disconnect", "reason": "closed"})
-        await self.wait(timeout)
+        await self.wait(timeout)  # type: ignore[no-untyped-call]
