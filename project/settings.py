@@ -203,6 +203,8 @@ LOGGING = {
     "loggers": {
         "django": {"level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
         "uvicorn.access": {"level": "WARNING"},
+        # httpx (python-telegram-bot's client) logs every request at INFO.
+        "httpx": {"level": "WARNING"},
         # uvicorn logs every WebSocket connect at INFO; the web adapter logs what matters.
         "uvicorn.error": {"level": os.environ.get("UVICORN_LOG_LEVEL", "WARNING")},
     },

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import base64
 import logging
+import warnings
 from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, InputFile
 from telegram.error import InvalidToken, RetryAfter
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBUserWarning
 
 from adapters.telegram.config import TelegramConfig
 from gateway.exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
+
+# getUpdates goes through do_api_request on purpose: the updates are stored as the raw JSON
+# Telegram sent (parsed later with Update.de_json), which Bot.get_updates does not return.
+warnings.filterwarnings("ignore", message=r".*Bot\.getUpdates", category=PTBUserWarning)
 
 #: Seconds on top of the long-polling timeout before a getUpdates read gives up.
 POLL_READ_MARGIN = 10.0

@@ -93,6 +93,7 @@ class Outbox:
         self._sent: list[tuple[int, float]] = []
         self._failed: list[tuple[int, str]] = []
         self._flush_wake = asyncio.Event()
+        self._tasks: set[asyncio.Future[None]] = set()
         #: Rows put on the sender and not finished, with when they were queued (clock time).
         self._pending_rows: dict[int, float] = {}
 
@@ -137,17 +138,23 @@ class Outbox:
         except tg_error.RetryAfter as exc:
             seconds = retry_seconds(exc)
             metrics.THROTTLED.inc()
-            logger.warning(
-                "telegram flood control (429) on %s to chat %s: pausing every chat %.1f s",
-                row.method,
-                chat_id,
-                seconds,
-            )
-            await self._db.run(save_pause, "*", time.time() + seconds)
-            raise RetryAfter(seconds, key_only=False) from exc
+            # Kept in the database so a restart keeps waiting (the sender logs the pause).
+            # Raised first: the sender must pause every chat now, not after a database write.
+            self._save_pause(time.time() + seconds)
+            raise RetryAfter(seconds, key_only=False, message=f"429 on {row.method}") from exc
         except tg_error.ChatMigrated as exc:
             logger.info("chat %s became supergroup %s: resending there", chat_id, exc.new_chat_id)
             await self._client.call(row.method, {**row.params, "chat_id": exc.new_chat_id})
+
+    def _save_pause(self, until: float) -> None:
+        task = asyncio.ensure_future(self._db.run(save_pause, "*", until))
+        self._tasks.add(task)
+        task.add_done_callback(self._saved)
+
+    def _saved(self, task: asyncio.Future[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("could not store the telegram flood pause: %s", task.exception())
 
     def _done(self, row: QueuedCall, future: asyncio.Future[None]) -> None:
         self._pending_rows.pop(row.id, None)

@@ -41,6 +41,7 @@ class Call:
     params: dict[str, Any]
     #: time.monotonic() when the request was read completely.
     at: float
+    #: The HTTP status answered; 0 for a connection dropped without an answer.
     status: int = 200
 
 
@@ -151,7 +152,8 @@ class FakeBotApi:
                 fault.count -= 1
                 if fault.count == 0:
                     self.faults.remove(fault)
-                self.calls.append(Call(method, params, now, 0 if fault.kind == "drop" else 1))
+                status = {"drop": 0, "429": 429}.get(fault.kind, fault.status)
+                self.calls.append(Call(method, params, now, status))
                 if fault.kind == "drop":
                     return None
                 if fault.kind == "429":
@@ -161,11 +163,11 @@ class FakeBotApi:
                         {"retry_after": fault.retry_after},
                     )
                 return fault.status, _error(fault.status, "Bad Gateway")
+        if method == "getUpdates":
+            return await self._get_updates(params, now)
         handler = getattr(self, "_m_" + method, None)
         if handler is None:
             return 404, _error(404, "Not Found: method not found")
-        if method == "getUpdates":
-            return await self._get_updates(params, now)
         self.calls.append(Call(method, params, now))
         result = handler(params)
         if isinstance(result, tuple):
@@ -362,6 +364,13 @@ async def _post_json(url: str, payload: dict[str, Any], secret: str) -> int:
         writer.close()
 
 
+async def _cancel_others() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class FakeBotApiThread:
     """Runs a :class:`FakeBotApi` in a thread with its own event loop.
 
@@ -387,6 +396,7 @@ class FakeBotApiThread:
 
     def __exit__(self, *exc: object) -> None:
         self.run(self.api.stop())
+        self.run(_cancel_others())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
 
