@@ -16,16 +16,17 @@ from typing import Any
 from telegram import Bot, InputFile
 from telegram.error import InvalidToken, RetryAfter
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBUserWarning
+from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from adapters.telegram.config import TelegramConfig
 from gateway.exceptions import ConfigurationError
 
 logger = logging.getLogger(__name__)
 
-# getUpdates goes through do_api_request on purpose: the updates are stored as the raw JSON
-# Telegram sent (parsed later with Update.de_json), which Bot.get_updates does not return.
-warnings.filterwarnings("ignore", message=r".*Bot\.getUpdates", category=PTBUserWarning)
+# Every call goes through do_api_request on purpose: updates are stored as the raw JSON
+# Telegram sent (parsed later with Update.de_json), and outbox rows hold plain Bot API
+# parameters. PTB suggests its typed method for each call; that is not needed here.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.", category=PTBUserWarning)
 
 #: Seconds on top of the long-polling timeout before a getUpdates read gives up.
 POLL_READ_MARGIN = 10.0
@@ -33,7 +34,10 @@ POLL_READ_MARGIN = 10.0
 
 def retry_seconds(exc: RetryAfter) -> float:
     """The seconds a 429 asks to wait (PTB gives an int or a timedelta)."""
-    value = exc.retry_after
+    with warnings.catch_warnings():
+        # PTB 22 warns that retry_after will become a timedelta; both forms are handled.
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     return float(value.total_seconds()) if isinstance(value, timedelta) else float(value)
 
 
