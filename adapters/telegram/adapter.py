@@ -134,10 +134,20 @@ class TelegramAdapter(Adapter):
 
     async def _take_lease(self, database: store.Database, stop: asyncio.Event) -> bool:
         waiting = False
+        backoff = Backoff("telegram lease database", logger=logger)
         while not stop.is_set():
-            ok, holder, expires = await database.run(
-                store.acquire_lease, self.owner, time.time(), self.config.lease_seconds, holder_dead
-            )
+            try:
+                ok, holder, expires = await database.run(
+                    store.acquire_lease,
+                    self.owner,
+                    time.time(),
+                    self.config.lease_seconds,
+                    holder_dead,
+                )
+            except Exception as exc:  # the database is unreachable or busy: try again
+                await backoff.wait(exc, stop=stop)
+                continue
+            backoff.succeeded()
             if ok:
                 if waiting:
                     logger.info("telegram lease taken over from %s", holder)
