@@ -103,11 +103,16 @@ class Lease(models.Model):
 
 
 class Pause(models.Model):
-    """A flood-control pause Telegram asked for (429 retry_after), kept across restarts."""
+    """A flood-control pause Telegram asked for (429 retry_after), kept across restarts.
+
+    The row stays after the pause ends: it counts the 429s.
+    """
 
     #: ``"*"`` for every chat, else the chat id.
     key: models.CharField[str, str] = models.CharField(max_length=32, primary_key=True)
     until: models.FloatField[float, float] = models.FloatField(help_text="seconds since the epoch")
+    #: 429 answers seen for this key so far (shown on /status by every process).
+    count: models.IntegerField[int, int] = models.IntegerField(default=0)
 
     def __str__(self) -> str:
         return f"pause {self.key} until {self.until}"

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from django.db import close_old_connections, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 
 from adapters.telegram.models import InboxUpdate, Lease, OutboxMessage, Pause
 
@@ -236,13 +238,17 @@ def _datetime(epoch: float) -> datetime.datetime:
 
 def save_pause(key: str, until: float) -> None:
     """Remember a 429 pause (``key`` "*" for everything) until ``until`` (epoch seconds)."""
-    Pause.objects.update_or_create(key=key, defaults={"until": until})
+    with transaction.atomic():
+        updated = Pause.objects.filter(key=key).update(
+            until=Greatest(F("until"), until), count=F("count") + 1
+        )
+        if not updated:
+            Pause.objects.create(key=key, until=until, count=1)
 
 
 def active_pauses(now: float) -> list[tuple[str, float]]:
-    """Pauses that have not ended yet; ended ones are deleted."""
-    Pause.objects.filter(until__lte=now).delete()
-    return list(Pause.objects.values_list("key", "until"))
+    """Pauses that have not ended yet: (key, until)."""
+    return list(Pause.objects.filter(until__gt=now).values_list("key", "until"))
 
 
 # --- lease ---------------------------------------------------------------------------------
