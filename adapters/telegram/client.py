@@ -7,6 +7,7 @@ Only PTB's ``Bot`` (its HTTP client, error mapping and file uploads) is used, ne
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import warnings
@@ -53,13 +54,16 @@ class BotClient:
         pool_size: concurrent outbound calls at most.
     """
 
-    def __init__(self, config: TelegramConfig, pool_size: int = 64) -> None:
+    def __init__(self, config: TelegramConfig, pool_size: int = 4) -> None:
         self.config = config
+        # At most pool_size calls at once, queued here rather than in httpcore's pool, whose
+        # request assignment scans every connection and queued request each time.
+        self._slots = asyncio.Semaphore(pool_size)
         self.bot = Bot(
             config.token,
             base_url=config.bot_base_url,
             base_file_url=config.bot_file_url,
-            request=HTTPXRequest(connection_pool_size=pool_size, pool_timeout=30.0),
+            request=HTTPXRequest(connection_pool_size=pool_size),
             get_updates_request=HTTPXRequest(
                 connection_pool_size=2, read_timeout=config.poll_timeout + POLL_READ_MARGIN
             ),
@@ -113,7 +117,8 @@ class BotClient:
                 kwargs[key] = InputFile(
                     base64.b64decode(value["bytes"]), filename=value["filename"]
                 )
-        return await self.bot.do_api_request(method, kwargs)
+        async with self._slots:
+            return await self.bot.do_api_request(method, kwargs)
 
     async def close(self) -> None:
         """Close the HTTP pools."""

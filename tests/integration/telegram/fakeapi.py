@@ -75,6 +75,10 @@ class FakeBotApi:
         self._message_ids = itertools.count(1000)
         self._new_update = asyncio.Event()
         self._polling = 0
+        #: (overall per second, per chat per second): answer 429 past these, as Telegram does.
+        self.flood: tuple[int, int] | None = None
+        self._accepted: deque[float] = deque()
+        self._accepted_by_chat: dict[Any, deque[float]] = {}
         self._server: asyncio.AbstractServer | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self.port = 0
@@ -132,6 +136,10 @@ class FakeBotApi:
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # The server is stopping. Returning (not re-raising) keeps asyncio's
+            # connection callback from reporting the cancelled handler as an error.
+            pass
         finally:
             writer.close()
 
@@ -168,6 +176,9 @@ class FakeBotApi:
         handler = getattr(self, "_m_" + method, None)
         if handler is None:
             return 404, _error(404, "Not Found: method not found")
+        if self.flood is not None and method == "sendMessage" and self._flooded(params, now):
+            self.calls.append(Call(method, params, now, 429))
+            return 429, _error(429, "Too Many Requests: retry after 1", {"retry_after": 1})
         self.calls.append(Call(method, params, now))
         result = handler(params)
         if isinstance(result, tuple):
@@ -206,6 +217,20 @@ class FakeBotApi:
                     await asyncio.wait_for(self._new_update.wait(), remaining)
         finally:
             self._polling -= 1
+
+    def _flooded(self, params: dict[str, Any], now: float) -> bool:
+        """Strict sliding windows of one second, overall and per chat."""
+        assert self.flood is not None
+        overall, per_chat = self.flood
+        chat = self._accepted_by_chat.setdefault(params.get("chat_id"), deque())
+        for window in (self._accepted, chat):
+            while window and window[0] <= now - 1.0:
+                window.popleft()
+        if len(self._accepted) >= overall or len(chat) >= per_chat:
+            return True
+        self._accepted.append(now)
+        chat.append(now)
+        return False
 
     # --- methods --------------------------------------------------------------------------
 

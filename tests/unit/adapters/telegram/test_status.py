@@ -25,7 +25,7 @@ def fill() -> None:
     )
     first = OutboxMessage.objects.order_by("id").first()
     assert first is not None
-    store.mark_sent([(first.id, 1000.0)], [])
+    store.mark_sent([first.id], [], 1000.0)
     store.save_pause("*", 1010.0)
     store.save_pause("*", 1005.0)
 
