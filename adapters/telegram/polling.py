@@ -71,9 +71,15 @@ class Poller:
                 return
             except tg_error.Conflict as exc:
                 conflicts += 1
-                if conflicts == 1:
+                if conflicts == 1 and "webhook" in str(exc).lower():
+                    logger.warning(
+                        "a webhook is set, so getUpdates cannot run: run `manage.py "
+                        "telegramwebhook delete`, or set TELEGRAM_MODE=webhook (%s)",
+                        exc,
+                    )
+                elif conflicts == 1:
                     logger.info(
-                        "getUpdates conflict (another poller or a webhook is active): waiting "
+                        "getUpdates conflict (another poller, e.g. during a deploy): waiting "
                         "for it to stop (%s)",
                         exc,
                     )

@@ -58,8 +58,11 @@ class TelegramCommunicator(ApplicationCommunicator):
         super().__init__(application, scope)
         self._ids = itertools.count(1)
 
-    async def send_message(self, text: str, **keys: Any) -> None:
-        """Send a ``telegram.message`` event as the adapter would, commands parsed."""
+    async def send_message(self, text: str | None, **keys: Any) -> None:
+        """Send a ``telegram.message`` event as the adapter would, commands parsed.
+
+        ``text`` None plays media without text (give ``kind="photo"`` and its keys).
+        """
         number = next(self._ids)
         event: dict[str, Any] = {
             "type": "telegram.message",
@@ -72,7 +75,7 @@ class TelegramCommunicator(ApplicationCommunicator):
             "reply_to": None,
             "kind": "text",
         }
-        command = parse_command(text)
+        command = parse_command(text) if text is not None else None
         if command is not None:
             event["command"], event["args"] = command
         event.update(keys)
