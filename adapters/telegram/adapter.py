@@ -23,7 +23,7 @@ from telegram import error as tg_error
 from adapters.telegram import metrics, store, webhook
 from adapters.telegram.client import BotClient, TokenRefused
 from adapters.telegram.config import POLLING, TelegramConfig
-from adapters.telegram.inbox import Inbox
+from adapters.telegram.inbox import Inbox, tolerate_missing_disconnect
 from adapters.telegram.outbox import Outbox
 from adapters.telegram.polling import Poller, sleep_unless_stopped
 from gateway.backoff import Backoff
@@ -172,7 +172,7 @@ class TelegramAdapter(Adapter):
     ) -> None:
         config = self.config
         runtime = ApplicationRuntime(
-            application,
+            tolerate_missing_disconnect(application),
             "telegram",
             queue_size=config.max_in_flight,
             max_in_flight=config.max_in_flight,

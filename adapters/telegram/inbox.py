@@ -44,9 +44,9 @@ from adapters.telegram.store import (
     pending_updates,
 )
 from gateway.backoff import Backoff
-from gateway.exceptions import RemoteProtocolError, ScopeClosed
+from gateway.exceptions import RemoteProtocolError, ScopeClosed, UnknownEventType
 from gateway.runtime import ApplicationRuntime, ScopeSpec
-from gateway.types import Message
+from gateway.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
@@ -312,3 +312,30 @@ class Inbox:
     def stopping(self) -> None:
         """Shutdown started: updates whose scope closes are left pending, not retried."""
         self._stopping = True
+
+
+def tolerate_missing_disconnect(application: ASGIApp) -> ASGIApp:
+    """Let consumers without a ``telegram_disconnect`` handler (the seed's ChattyBot) end
+    quietly when their chat's scope closes, instead of failing with UnknownEventType.
+
+    Consumers that define the handler get the event as usual.
+    """
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        last: list[str] = [""]
+
+        async def receive_tracked() -> Message:
+            message = await receive()
+            last[0] = message.get("type", "")
+            return message
+
+        try:
+            await application(scope, receive_tracked, send)
+        except UnknownEventType:
+            if last[0] != "telegram.disconnect":
+                raise
+            logger.debug(
+                "chat %s: no telegram_disconnect handler; scope closed", scope.get("chat_id")
+            )
+
+    return app

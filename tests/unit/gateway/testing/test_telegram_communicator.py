@@ -7,13 +7,16 @@ from typing import Any
 import pytest
 
 from gateway.consumer import AsyncConsumer
-from gateway.exceptions import RemoteProtocolError
+from gateway.exceptions import RemoteProtocolError, StopConsumer
 from gateway.testing import TelegramCommunicator
 
 
 class Recorder(AsyncConsumer):
     async def telegram_message(self, event: dict[str, Any]) -> None:
         await self.send({"type": "telegram.typing", "seen": dict(event)})
+
+    async def telegram_disconnect(self, event: dict[str, Any]) -> None:
+        raise StopConsumer
 
 
 async def test_command_keys_and_wrong_reply_type() -> None:
@@ -25,4 +28,4 @@ async def test_command_keys_and_wrong_reply_type() -> None:
     await chat.send_message("plain")
     with pytest.raises(RemoteProtocolError, match=r"expected telegram\.message"):
         await chat.receive_text()
-    await chat.disconnect()  # no telegram_disconnect handler: the consumer just stops
+    await chat.disconnect()
