@@ -187,7 +187,9 @@ _login_in_thread = database_sync_to_async(_login_sync)
 _logout_in_thread = database_sync_to_async(_logout_sync)
 
 
-class UserLazyObject(LazyObject):
+# django-stubs 6 (the lock's) makes LazyObject generic, 5 did not, and Django's own class is not
+# subscriptable: the ignore holds for both stubs, so mypy passes before and after an upgrade.
+class UserLazyObject(LazyObject):  # type: ignore[type-arg,unused-ignore]
     """``scope["user"]`` before AuthMiddleware resolved it; using it then is an error."""
 
     def _setup(self) -> None:

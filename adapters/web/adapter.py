@@ -1,11 +1,12 @@
 """The web adapter: uvicorn serving the project's ASGI application, HTTP and WebSocket on one port.
 
-We write no HTTP server: uvicorn parses HTTP (httptools when installed) and WebSocket (the
-``websockets`` library's sans-I/O protocol) and calls the application. This module owns what
-is ours: the listening socket, uvicorn's settings from Django settings, the start-up lines,
-metrics and failure containment (:mod:`adapters.web.instrument`) and shutdown. It runs inside
-the event loop of ``manage.py runadapter``, which owns the process signals, so uvicorn is
-told not to install signal handlers of its own.
+We write no HTTP server: uvicorn parses HTTP (httptools) and WebSocket (the ``websockets``
+library's sans-I/O protocol) and calls the application. We run both as subclasses that bound
+what a client may send (:mod:`adapters.web.http_protocol`, :mod:`adapters.web.protocol`).
+This module owns what is ours: the listening socket, uvicorn's settings from Django settings,
+the start-up lines, metrics and failure containment (:mod:`adapters.web.instrument`) and
+shutdown. It runs inside the event loop of ``manage.py runadapter``, which owns the process
+signals, so uvicorn is told not to install signal handlers of its own.
 
 Graceful shutdown (Heroku sends SIGTERM and kills the dyno 30 s later): stop accepting,
 close every WebSocket with 1012 ("service restart": clients reconnect, and find another
@@ -24,8 +25,11 @@ from typing import Any, ClassVar
 
 import uvicorn
 
+from adapters.web.http_protocol import LimitedHttpToolsProtocol
 from adapters.web.instrument import InstrumentedApplication
+from adapters.web.limits import WebLimits
 from adapters.web.protocol import LeanWebSocketProtocol
+from gateway.clock import Clock
 from gateway.exceptions import ConfigurationError
 from gateway.runtime import ASGIApp
 from gateway.server import Adapter
@@ -107,6 +111,8 @@ class WebAdapter(Adapter):
         shutdown_timeout: seconds requests and consumers get to finish on shutdown.
         per_message_deflate: negotiate WebSocket compression (costs CPU and ~tens of KB of
             zlib state per connection, so it is off by default).
+        limits: header size, count and time limits and the open-connection bound.
+        clock: times the header timeout (None: the running loop's).
     """
 
     name: ClassVar[str] = "web"
@@ -118,6 +124,8 @@ class WebAdapter(Adapter):
         max_message_size: int = 64 * 1024,
         shutdown_timeout: float = 25.0,
         per_message_deflate: bool = False,
+        limits: WebLimits | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if max_message_size <= 0:
             raise ConfigurationError(
@@ -130,6 +138,8 @@ class WebAdapter(Adapter):
         # Heroku kills the dyno 30 s after SIGTERM; leave a margin for the other adapters.
         self.shutdown_timeout = min(shutdown_timeout, HEROKU_GRACE - 2)
         self.per_message_deflate = per_message_deflate
+        self.limits = limits if limits is not None else WebLimits()
+        self.clock = clock
         self.bound_port: int | None = None
 
     @classmethod
@@ -146,6 +156,7 @@ class WebAdapter(Adapter):
             max_message_size=int(getattr(settings, "WEBSOCKET_MAX_MESSAGE_SIZE", 64 * 1024)),
             shutdown_timeout=float(getattr(settings, "GATEWAY_SHUTDOWN_TIMEOUT", 25.0)),
             per_message_deflate=bool(getattr(settings, "WEBSOCKET_PER_MESSAGE_DEFLATE", False)),
+            limits=WebLimits.from_settings(settings),
         )
 
     def describe(self) -> str:
@@ -156,7 +167,7 @@ class WebAdapter(Adapter):
         """The uvicorn settings we run with (exposed for the benchmark and tests)."""
         return uvicorn.Config(
             InstrumentedApplication(application),
-            http="auto",  # httptools when installed, else h11
+            http=LimitedHttpToolsProtocol.configured(self.limits, self.clock),
             ws=LeanWebSocketProtocol,
             ws_max_size=self.max_message_size,
             ws_ping_interval=WS_PING_INTERVAL,
@@ -176,6 +187,7 @@ class WebAdapter(Adapter):
         Raises:
             ConfigurationError: the port cannot be bound.
         """
+        self.limits.check_descriptors()
         sock = bind_socket(self.host, self.port)
         self.bound_port = sock.getsockname()[1]
         server = _EmbeddedServer(self.uvicorn_config(application))
@@ -229,4 +241,14 @@ class WebAdapter(Adapter):
             "web: WebSocket messages over %d bytes close with 1009; shutdown grace %.0f s",
             self.max_message_size,
             self.shutdown_timeout,
+        )
+        limits = self.limits
+        logger.info(
+            "web: request headers: %d bytes per line, %d fields, %d bytes in all, %s to send "
+            "them; at most %s open connections",
+            limits.max_header_line,
+            limits.max_headers,
+            limits.max_header_bytes,
+            f"{limits.header_timeout:g} s" if limits.header_timeout else "no limit",
+            limits.max_connections or "unlimited",
         )
