@@ -133,7 +133,7 @@ class TelegramAdapter(Adapter):
         return None
 
     async def _take_lease(self, database: store.Database, stop: asyncio.Event) -> bool:
-        waiting = False
+        waiting = ""  # the holder this process waits for
         backoff = Backoff("telegram lease database", logger=logger)
         while not stop.is_set():
             try:
@@ -150,7 +150,7 @@ class TelegramAdapter(Adapter):
             backoff.succeeded()
             if ok:
                 if waiting:
-                    logger.info("telegram lease taken over from %s", holder)
+                    logger.info("telegram lease taken over from %s", waiting)
                 return True
             if not waiting:
                 logger.info(
@@ -158,7 +158,7 @@ class TelegramAdapter(Adapter):
                     holder,
                     expires - time.time(),
                 )
-                waiting = True
+                waiting = holder
             await sleep_unless_stopped(stop, min(1.0, max(0.1, expires - time.time())))
         return False
 
@@ -194,7 +194,7 @@ class TelegramAdapter(Adapter):
         jobs: list[Coroutine[Any, Any, None]] = [
             inbox.commit_forever(),
             outbox.flush_forever(),
-            self._keep_lease(database, stop),
+            self._keep_lease(database),
             self._housekeeping(database, outbox),
         ]
         if config.mode == POLLING:
@@ -222,10 +222,12 @@ class TelegramAdapter(Adapter):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _keep_lease(self, database: store.Database, stop: asyncio.Event) -> None:
+    async def _keep_lease(self, database: store.Database) -> None:
+        # Renewed until serve() has finished everything, the outbox drain included (it is
+        # cancelled last): a successor must not start sending while this process still does.
         seconds = self.config.lease_seconds
-        while not stop.is_set():
-            await sleep_unless_stopped(stop, seconds / 3)
+        while True:
+            await asyncio.sleep(seconds / 3)
             try:
                 ok, holder, _ = await database.run(
                     store.acquire_lease, self.owner, time.time(), seconds

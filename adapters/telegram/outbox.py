@@ -101,6 +101,8 @@ class Outbox:
         self._failed: list[tuple[int, str]] = []
         self._flush_wake = asyncio.Event()
         self._tasks: set[asyncio.Future[None]] = set()
+        self._in_flight: set[asyncio.Future[None]] = set()
+        self._delivered: set[int] = set()
         #: Rows put on the sender and not finished, with when they were queued (clock time).
         self._pending_rows: dict[int, float] = {}
 
@@ -140,6 +142,14 @@ class Outbox:
         metrics.OUTBOX_QUEUED.set(len(self._pending_rows))
 
     async def _transmit(self, chat_id: Hashable, row: QueuedCall) -> None:
+        # Shielded: a shutdown that cancels the sender must not abort a request Telegram may
+        # already be taking; close() waits for it and records the outcome.
+        call = asyncio.ensure_future(self._call(chat_id, row))
+        self._in_flight.add(call)
+        call.add_done_callback(self._in_flight.discard)
+        await asyncio.shield(call)
+
+    async def _call(self, chat_id: Hashable, row: QueuedCall) -> None:
         try:
             await self._client.call(row.method, row.params)
         except tg_error.RetryAfter as exc:
@@ -152,6 +162,11 @@ class Outbox:
         except tg_error.ChatMigrated as exc:
             logger.info("chat %s became supergroup %s: resending there", chat_id, exc.new_chat_id)
             await self._client.call(row.method, {**row.params, "chat_id": exc.new_chat_id})
+        # Recorded here, not from the sender's future: that one may be closed meanwhile.
+        metrics.sent.inc()
+        self._delivered.add(row.id)
+        self._sent.append(row.id)
+        self._flush_wake.set()
 
     def _save_pause(self, until: float) -> None:
         task = asyncio.ensure_future(self._db.run(save_pause, "*", until))
@@ -166,15 +181,15 @@ class Outbox:
     def _done(self, row: QueuedCall, future: asyncio.Future[None]) -> None:
         self._pending_rows.pop(row.id, None)
         metrics.OUTBOX_QUEUED.set(len(self._pending_rows))
+        if row.id in self._delivered:
+            self._delivered.discard(row.id)
+            return  # recorded by _call
         exc = None if future.cancelled() else future.exception()
-        if future.cancelled() or isinstance(exc, OutboxClosed):
+        if exc is None or isinstance(exc, OutboxClosed):
             return  # shutdown: still pending in the database, sent after the restart
-        if exc is None:
-            metrics.sent.inc()
-            self._sent.append(row.id)
-        else:  # the sender logged it with the chat id
-            metrics.send_failed.inc()
-            self._failed.append((row.id, f"{row.method}: {type(exc).__name__}: {exc}"))
+        # It finally failed (the sender logged it with the chat id).
+        metrics.send_failed.inc()
+        self._failed.append((row.id, f"{row.method}: {type(exc).__name__}: {exc}"))
         self._flush_wake.set()
 
     async def flush_forever(self) -> None:
@@ -208,6 +223,9 @@ class Outbox:
         return 0.0
 
     async def close(self, drain_timeout: float) -> None:
-        """Send what is queued within ``drain_timeout``, then record the marks."""
+        """Send what is queued within ``drain_timeout``, let requests already on their way
+        finish, then record the marks (the rest stays pending for the next start)."""
         await self.sender.aclose(drain_timeout)
+        if self._in_flight:  # requests on their way: their answers decide SENT or pending
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
         await self.flush()

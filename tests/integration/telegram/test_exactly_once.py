@@ -199,3 +199,24 @@ def test_webhook_sigkill_twice_exactly_once(
     webhooks = [c for c in fake_api.call(lambda: list(fake_api.api.calls)) if c.method == "webhook"]
     # Every update was confirmed by a 200; some deliveries failed while the process was down.
     assert {c.params["update_id"] for c in webhooks if c.status == 200} >= set(range(5001, 5032))
+
+
+def test_deploy_overlap_second_poller_waits_then_takes_over(
+    fake_api: FakeBotApiThread, adapter_factory: Any
+) -> None:
+    """A new process started while the old one runs (a deploy) waits for the lease; the old
+    one's SIGTERM hands over; every update is answered once, no error is logged."""
+    texts = queue_updates(fake_api)
+    old = adapter_factory(["telegram"], fake_api.url, TELEGRAM_POLL_TIMEOUT="2", **LIMITS)
+    old.start()
+    until(lambda: answered(fake_api, texts) >= len(texts) / 3, 40, "a third answered", old.logs)
+    new = AdapterProcess(old.names, old.env, old.log_dir)
+    new.runs = 10  # its own log files
+    new.start()
+    until(lambda: "holds the lease" in new.logs(), 30, "the new process waiting", new.logs)
+    assert old.stop() == 0, old.logs()
+    until(lambda: answered(fake_api, texts) == len(texts), 40, "every update answered", new.logs)
+    assert new.stop() == 0, new.logs()
+    check_exactly_once(fake_api, texts, kills=[])
+    check_windows(fake_api)
+    assert " ERROR " not in old.logs() + new.logs(), old.logs() + new.logs()
