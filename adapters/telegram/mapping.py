@@ -75,8 +75,8 @@ def parse_update(data: Any) -> Update:
         raise RemoteProtocolError("not a Telegram update: expected an object with an update_id")
     try:
         update = Update.de_json(data, None)
-    except (TypeError, ValueError, KeyError, AttributeError) as exc:
-        raise RemoteProtocolError(f"not a Telegram update: {exc}") from None
+    except Exception as exc:  # PTB's parsers raise many kinds on malformed input
+        raise RemoteProtocolError(f"not a Telegram update: {exc!r}") from None
     return update
 
 
@@ -87,6 +87,14 @@ def map_update(data: dict[str, Any]) -> Inbound | Ignored:
         RemoteProtocolError: the update cannot be parsed (see :func:`parse_update`).
     """
     update = parse_update(data)
+    try:
+        return _map(update, data)
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        # Parsed, but a field has a shape the mapping cannot use (e.g. a date out of range).
+        raise RemoteProtocolError(f"not a usable Telegram update: {exc!r}") from None
+
+
+def _map(update: Update, data: dict[str, Any]) -> Inbound | Ignored:
     uid = update.update_id
     for attribute, event_type in (
         ("message", "telegram.message"),

@@ -260,3 +260,45 @@ def test_split_property_lossless_ordered_bounded(text: str, limit: int) -> None:
     assert "".join(parts) == text
     assert all(utf16_len(part) <= limit for part in parts)
     assert all(part for part in parts) or text == ""
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                ["id", "type", "text", "chat", "from", "date", "message_id", "entities"]
+            ),
+            children,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+KINDS = ["message", "edited_message", "callback_query", "chat_member", "inline_query", "poll"]
+
+
+@given(
+    st.one_of(
+        JSON,
+        st.fixed_dictionaries(
+            {"update_id": st.integers(0, 2**31)},
+            optional={kind: JSON for kind in KINDS},
+        ),
+        st.builds(
+            lambda uid, text, chat: {"update_id": uid, "message": message(text, chat)},
+            st.integers(0, 2**31),
+            st.text(max_size=50) | st.none(),
+            st.sampled_from([PRIVATE, GROUP]),
+        ),
+    )
+)
+def test_any_input_maps_or_is_refused_never_crashes(data: Any) -> None:
+    try:
+        result = map_update(data)
+    except RemoteProtocolError:
+        return
+    assert isinstance(result, Inbound | Ignored)
+    if isinstance(result, Inbound):
+        assert result.events and all(e["type"].startswith("telegram.") for e in result.events)

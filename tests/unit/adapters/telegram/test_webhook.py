@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.telegram.webhook import TelegramWebhook, mount_webhook
 from gateway.testing import HttpCommunicator
 
 SECRET = "s3cret_token"
+JSON_VALUES = st.recursive(
+    st.none() | st.integers() | st.text(max_size=5),
+    lambda c: (
+        st.lists(c, max_size=3) | st.dictionaries(st.sampled_from(["update_id", "message", "x"]), c)
+    ),
+    max_leaves=8,
+)
 UPDATE = {
     "update_id": 7,
     "message": {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "hi"},
@@ -102,3 +112,12 @@ async def test_mounted_only_on_its_path_in_webhook_mode() -> None:
     app = mount_webhook(django, Settings)
     assert (await post(app, b"{}", path="/other/"))[0] == 204
     assert (await post(app, b"{}", secret="bad"))[0] == 403
+
+
+@settings(max_examples=60)
+@given(st.binary(max_size=300) | st.builds(lambda d: json.dumps(d).encode(), JSON_VALUES))
+def test_any_body_gets_200_400_or_413_never_a_crash(body: bytes) -> None:
+    store = Store()
+    status, _ = asyncio.run(post(TelegramWebhook(SECRET, max_body=200, store=store), body))
+    assert status in {200, 400, 413}
+    assert (status == 200) == bool(store.ids)
