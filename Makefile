@@ -40,7 +40,7 @@ services:
 
 lint: dev-deps
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check gateway adapters consumers project tests bench
+	$(BIN)/ruff format --check gateway adapters consumers project examples tests bench
 	DEBUG=1 $(BIN)/mypy
 
 unit: dev-deps

@@ -7,7 +7,7 @@ from django.urls import path
 from consumers.chat import ChatConsumer
 from consumers.devices import DeviceConsumer
 from consumers.telegram import TelegramEchoBot
-from gateway.topic_routing import topic
+from gateway.mqtt.routing import topic
 
 #: WebSocket paths (the web adapter): the chat page's socket.
 websocket_urlpatterns = [

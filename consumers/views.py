@@ -13,10 +13,9 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from adapters.telegram import status as telegram_status
-from adapters.web.status import RateTracker, status_snapshot
 from gateway import metrics as gateway_metrics
 from gateway.server import known_adapters
+from gateway.status import RateTracker, collect_sections, status_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +40,8 @@ async def status_json(request: HttpRequest) -> JsonResponse:
     adapters = known_adapters(settings)
     data = status_snapshot(gateway_metrics.snapshot(), adapters, _RATES, now)
     data["uptime_seconds"] = round(now - _STARTED, 1)
-    if telegram_status.enabled():
-        # From the database: the telegram adapter usually runs in another process.
-        data["telegram"] = await sync_to_async(telegram_status.database_summary)(now)
+    # Sections adapters registered (the Telegram tables: work done by another process).
+    data.update(await sync_to_async(collect_sections)(now))
     return JsonResponse(data, headers={"Cache-Control": "no-store"})
 
 
@@ -76,9 +74,8 @@ async def metrics(request: HttpRequest) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
-    if telegram_status.enabled():
-        # The Telegram tables, read here: the adapter usually runs in another process.
-        await sync_to_async(telegram_status.database_summary)()
+    # The registered sections refresh their gauges (e.g. gateway_telegram_database).
+    await sync_to_async(collect_sections)(time.time())
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -27,8 +27,8 @@ from django.utils.functional import LazyObject
 from gateway.db import database_sync_to_async
 from gateway.exceptions import ConfigurationError
 from gateway.middleware import BaseMiddleware
-from gateway.routing import Receive, Scope, Send
 from gateway.sessions import CookieMiddleware, SessionMiddleware
+from gateway.types import Receive, Scope, Send
 
 __all__ = [
     "AuthMiddleware",

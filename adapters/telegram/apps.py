@@ -12,3 +12,10 @@ class TelegramAdapterConfig(AppConfig):
     label = "telegram"
     verbose_name = "Telegram adapter"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Show the inbox and outbox on /status (and refresh their gauges for /metrics)."""
+        from adapters.telegram.status import section
+        from gateway.status import register_section
+
+        register_section("telegram", section)

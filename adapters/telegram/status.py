@@ -59,3 +59,8 @@ def database_summary(now: float | None = None) -> dict[str, Any]:
         "paused_seconds": round(pause - now, 1) if pause is not None else 0.0,
         "throttled": int(pauses["throttled"] or 0),
     }
+
+
+def section(now: float) -> dict[str, Any] | None:
+    """The /status section: :func:`database_summary` when the adapter is configured."""
+    return database_summary(now) if enabled() else None

@@ -2,7 +2,7 @@
 
 We write no HTTP server: uvicorn parses HTTP (httptools) and WebSocket (the ``websockets``
 library's sans-I/O protocol) and calls the application. We run both as subclasses that bound
-what a client may send (:mod:`adapters.web.http_protocol`, :mod:`adapters.web.protocol`).
+what a client may send (:mod:`adapters.web.uvicorn_compat`).
 This module owns what is ours: the listening socket, uvicorn's settings from Django settings,
 the start-up lines, metrics and failure containment (:mod:`adapters.web.instrument`) and
 shutdown. It runs inside the event loop of ``manage.py runadapter``, which owns the process
@@ -16,23 +16,25 @@ dyno), let requests in progress finish within GATEWAY_SHUTDOWN_TIMEOUT, cancel t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import uvicorn
 
-from adapters.web.http_protocol import LimitedHttpToolsProtocol
 from adapters.web.instrument import InstrumentedApplication
 from adapters.web.limits import WebLimits
-from adapters.web.protocol import LeanWebSocketProtocol
+from adapters.web.uvicorn_compat import (
+    EmbeddedServer,
+    LeanWebSocketProtocol,
+    LimitedHttpToolsProtocol,
+)
 from gateway.clock import Clock
 from gateway.exceptions import ConfigurationError
-from gateway.runtime import ASGIApp
 from gateway.server import Adapter
+from gateway.types import ASGIApp
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,7 @@ logger = logging.getLogger(__name__)
 #: sans-I/O protocol straight from asyncio's data_received (no reader task per connection):
 #: it closes oversized messages with 1009 like the others and costs the least CPU and memory
 #: per connection (docs/performance.md). We run it as LeanWebSocketProtocol, the same
-#: protocol with ~3 KB less state per connection (adapters/web/protocol.py).
+#: protocol with ~3 KB less state per connection (adapters/web/uvicorn_compat.py).
 WS_IMPLEMENTATION = "websockets-sansio"
 # Heroku's router closes a WebSocket after 55 s without traffic; a ping every 20 s keeps
 # idle chat tabs connected.
@@ -53,24 +55,6 @@ HEROKU_GRACE = 30.0
 #: pile up. A larger young generation makes full collections rare; cyclic garbage is still
 #: collected (docs/performance.md).
 GC_THRESHOLDS = (10_000, 50, 100)
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn's Server without its signal handlers, telling us when it listens."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.listening = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # `runadapter` owns SIGTERM/SIGINT for every adapter in the process; it sets our
-        # stop event, and a second signal cancels us (see serve()).
-        yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.listening.set()
 
 
 def tune_gc() -> None:
@@ -190,7 +174,7 @@ class WebAdapter(Adapter):
         self.limits.check_descriptors()
         sock = bind_socket(self.host, self.port)
         self.bound_port = sock.getsockname()[1]
-        server = _EmbeddedServer(self.uvicorn_config(application))
+        server = EmbeddedServer(self.uvicorn_config(application))
         serving = asyncio.create_task(server.serve(sockets=[sock]), name="web: uvicorn")
         stopping = asyncio.create_task(stop.wait(), name="web: stop")
         try:

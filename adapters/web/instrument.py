@@ -19,18 +19,14 @@ web adapter keeps the runtime contract (docs/runtime-contract.md) for those inst
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from uvicorn.protocols.utils import ClientDisconnected
 
 from gateway import metrics
 from gateway.exceptions import NoRouteFound
-from gateway.runtime import ASGIApp, Message, Scope
+from gateway.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
-
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 #: WebSocket close code 1011: "the server encountered an unexpected condition" (RFC 6455 7.4.1).
 INTERNAL_ERROR = 1011

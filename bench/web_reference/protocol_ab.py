@@ -3,7 +3,8 @@
 Feeds N masked text frames to `LeanWebSocketProtocol.data_received` on an upgraded connection
 (fake transport, no socket) and takes each message with `receive()`, as the application does;
 reports process CPU µs per frame for the protocol class of the work tree and of REV (its
-adapters/web/protocol.py, loaded from git), interleaved over several rounds, best of each.
+adapters/web/uvicorn_compat.py, or adapters/web/protocol.py before the class moved there, loaded
+from git), interleaved over several rounds, best of each.
 
 Usage: DEBUG=1 .venv/bin/python bench/web_reference/protocol_ab.py REV [FRAMES]
 """
@@ -31,7 +32,7 @@ django.setup()
 import uvicorn  # noqa: E402
 from uvicorn.server import ServerState  # noqa: E402
 
-from adapters.web.protocol import LeanWebSocketProtocol  # noqa: E402
+from adapters.web.uvicorn_compat import LeanWebSocketProtocol  # noqa: E402
 from tests.unit.adapters.web.transport import FakeTransport  # noqa: E402
 
 ROUNDS = 5
@@ -44,12 +45,15 @@ FRAME = bytes([0x81, 0x80 | len(PAYLOAD)]) + b"\0\0\0\0" + PAYLOAD
 
 
 def protocol_class_at(rev: str) -> type[Any]:
-    source = subprocess.run(
-        ["git", "show", f"{rev}:adapters/web/protocol.py"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    ).stdout
+    for candidate in ("adapters/web/uvicorn_compat.py", "adapters/web/protocol.py"):
+        shown = subprocess.run(
+            ["git", "show", f"{rev}:{candidate}"], cwd=ROOT, check=False, capture_output=True
+        )
+        if shown.returncode == 0 and b"class LeanWebSocketProtocol" in shown.stdout:
+            source = shown.stdout
+            break
+    else:
+        raise SystemExit(f"no LeanWebSocketProtocol at {rev}")
     path = Path(tempfile.mkdtemp()) / "protocol_at_rev.py"
     path.write_bytes(source)
     spec = importlib.util.spec_from_file_location("protocol_at_rev", path)

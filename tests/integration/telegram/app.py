@@ -1,6 +1,6 @@
 """The application the adapter subprocesses serve: the seed's ChattyBotConsumer, as written
-(only its import lines changed; kept in tests/unit/seed), plus the webhook in front of Django
-for webhook mode."""
+(only its import lines changed; kept in tests/unit/gateway/compat), plus the webhook in front
+of Django for webhook mode."""
 
 # ruff: noqa: E402  (Django is set up before the imports that need it)
 
@@ -14,7 +14,7 @@ from django.conf import settings
 
 from adapters.telegram.webhook import mount_webhook
 from gateway.routing import ProtocolTypeRouter
-from tests.unit.seed.test_chatty_bot_consumer import ChattyBotConsumer
+from tests.unit.gateway.compat.test_channels_intro_chatty_bot_consumer import ChattyBotConsumer
 
 application = ProtocolTypeRouter(
     {"telegram": ChattyBotConsumer, "http": mount_webhook(django_asgi_app, settings)}

@@ -7,7 +7,7 @@ import pytest
 from adapters.telegram.inbox import tolerate_missing_disconnect
 from gateway.exceptions import UnknownEventType
 from gateway.testing import ApplicationCommunicator
-from tests.unit.seed.test_chatty_bot_consumer import ChattyBotConsumer
+from tests.unit.gateway.compat.test_channels_intro_chatty_bot_consumer import ChattyBotConsumer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

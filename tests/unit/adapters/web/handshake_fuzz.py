@@ -3,7 +3,7 @@
 Hypothesis builds requests near the edge of valid (methods, targets, versions, header names
 and values of every shape, upgrade headers, line endings, too many or too long headers,
 bodies), or plain random bytes, cuts them into random chunks, and feeds them to a fresh
-:class:`~adapters.web.http_protocol.LimitedHttpToolsProtocol` connection; when the request
+:class:`~adapters.web.uvicorn_compat.LimitedHttpToolsProtocol` connection; when the request
 upgrades, random WebSocket frames follow. The application behind it is the real router stack
 (``ProtocolTypeRouter``, ``URLRouter``, the instrument wrapper) with small endpoints.
 

@@ -1,4 +1,4 @@
-"""adapters.web.http_protocol: what a client may send before its request runs, fed as bytes."""
+"""LimitedHttpToolsProtocol: what a client may send before its request runs, fed as bytes."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import logging
 import pytest
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from adapters.web.http_protocol import LimitedHttpToolsProtocol
 from adapters.web.limits import WebLimits
+from adapters.web.uvicorn_compat import LimitedHttpToolsProtocol
 from tests.unit.adapters.web.transport import FakeTransport, Server
 
 LIMITS = WebLimits(max_header_line=200, max_headers=5, max_header_bytes=600, header_timeout=10.0)

@@ -1,4 +1,4 @@
-"""adapters.web.protocol and .instrument: WebSocket handshakes and frames from hostile clients.
+"""uvicorn_compat and instrument: WebSocket handshakes and frames from hostile clients.
 
 The connection starts as HTTP (LimitedHttpToolsProtocol) and is upgraded, as in production;
 the HTTP limits are raised here so the `websockets` handshake parser's own limits (8 KB per
@@ -69,7 +69,7 @@ async def test_a_handshake_websockets_refuses_is_answered_and_closed(
     assert why in transport.written
     assert transport.closed
     assert not server.state.tasks  # no application instance was started
-    [line] = [r.getMessage() for r in caplog.records if r.name == "adapters.web.protocol"]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "adapters.web.uvicorn_compat"]
     assert line.startswith("web: 127.0.0.1:50000: WebSocket handshake refused (")
     assert line.endswith("answered 431 and closed")
     assert problems(caplog) == []

@@ -8,10 +8,9 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
-from adapters.web.http_protocol import LimitedHttpToolsProtocol
 from adapters.web.instrument import InstrumentedApplication
 from adapters.web.limits import WebLimits
-from adapters.web.protocol import LeanWebSocketProtocol
+from adapters.web.uvicorn_compat import LeanWebSocketProtocol, LimitedHttpToolsProtocol
 from gateway.clock import FakeClock
 from gateway.types import ASGIApp, Message, Receive, Scope, Send
 
