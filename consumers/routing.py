@@ -6,6 +6,7 @@ from django.urls import path
 
 from consumers.chat import ChatConsumer
 from consumers.devices import DeviceConsumer
+from consumers.telegram import TelegramEchoBot
 from gateway.mqtt.routing import topic
 
 #: WebSocket paths (the web adapter): the chat page's socket.
@@ -17,3 +18,6 @@ websocket_urlpatterns = [
 mqtt_topic_routes = [
     topic("devices/{device_id}/#", DeviceConsumer.as_asgi(), status="devices/{device_id}/status"),
 ]
+
+#: Telegram chats (the Telegram adapter): one instance per chat.
+telegram_application = TelegramEchoBot.as_asgi()

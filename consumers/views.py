@@ -9,6 +9,7 @@ import logging
 import os
 import time
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -17,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from consumers.access import refusal
 from gateway import metrics as gateway_metrics
 from gateway.server import known_adapters
-from gateway.status import RateTracker, status_snapshot
+from gateway.status import RateTracker, collect_sections, status_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ async def status_json(request: HttpRequest) -> HttpResponse:
     adapters = known_adapters(settings)
     data = status_snapshot(gateway_metrics.snapshot(), adapters, _RATES, now)
     data["uptime_seconds"] = round(now - _STARTED, 1)
+    # Sections adapters registered (the Telegram tables: work done by another process).
+    data.update(await sync_to_async(collect_sections)(now))
     return JsonResponse(data, headers={"Cache-Control": "no-store"})
 
 
@@ -69,4 +72,6 @@ async def metrics(request: HttpRequest) -> HttpResponse:
     """
     if (refused := await refusal(request)) is not None:
         return refused
+    # The registered sections refresh their gauges (e.g. gateway_telegram_database).
+    await sync_to_async(collect_sections)(time.time())
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

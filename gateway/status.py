@@ -8,7 +8,7 @@ is tested without sleeping.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,3 +79,25 @@ def status_snapshot(
         "handler_errors": {k: int(v) for k, v in values.get("handler_errors", {}).items()},
         "layer_messages": {k: int(v) for k, v in values.get("layer_messages", {}).items()},
     }
+
+
+#: Extra sections of /status by name: blocking callables ``provider(now)`` returning
+#: JSON-able data, or None when there is nothing to show. Adapters whose state outlives this
+#: process (the Telegram adapter's database tables) register one in their AppConfig.ready(),
+#: so a web process shows work another process does without the views importing adapters.
+_sections: dict[str, Callable[[float], dict[str, Any] | None]] = {}
+
+
+def register_section(name: str, provider: Callable[[float], dict[str, Any] | None]) -> None:
+    """Show ``provider(now)`` under ``name`` on /status (it may also refresh gauges)."""
+    _sections[name] = provider
+
+
+def collect_sections(now: float) -> dict[str, dict[str, Any]]:
+    """Every registered section's data (blocking: may query the database; run in a thread)."""
+    found = {}
+    for name, provider in _sections.items():
+        data = provider(now)
+        if data is not None:
+            found[name] = data
+    return found

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "axes",
     "gateway",
     "adapters",
+    "adapters.telegram",
     "consumers",
 ]
 
@@ -151,6 +152,12 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several adapters and threads write at once; wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A transaction that reads first and writes later cannot wait for the lock (SQLite
+    # answers "database is locked" at once to avoid a deadlock): take it when it begins.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
+    # Write-ahead log: readers do not block the writer, and a commit appends instead of
+    # rewriting a rollback journal (still durable: synchronous stays FULL).
+    DATABASES["default"]["OPTIONS"]["init_command"] = "PRAGMA journal_mode=WAL;"
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
     "DATABASE_POOL", True
 ):
@@ -202,6 +209,7 @@ else:
 GATEWAY_ADAPTERS = {
     "web": "adapters.web.WebAdapter",
     "mqtt": "adapters.mqtt.MqttAdapter",
+    "telegram": "adapters.telegram.adapter.TelegramAdapter",
 }
 GATEWAY_SHUTDOWN_TIMEOUT = float(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT", "25"))
 
@@ -244,6 +252,23 @@ MQTT_SESSION_EXPIRY = int(os.environ.get("MQTT_SESSION_EXPIRY", "3600"))
 MQTT_SUBSCRIBE_QOS = int(os.environ.get("MQTT_SUBSCRIBE_QOS", "1"))  # 2: receive QoS 2 as such
 MQTT_STATE_DIR = os.environ.get("MQTT_STATE_DIR", "")  # client-id slot locks; default /tmp
 MQTT_OFFLINE_PAYLOADS = env_list("MQTT_OFFLINE_PAYLOADS", ["offline"])  # status: device gone
+
+# Telegram adapter: no TELEGRAM_BOT_TOKEN means not configured (docs/telegram.md).
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_MODE = os.environ.get("TELEGRAM_MODE", "polling")  # or "webhook"
+TELEGRAM_API_URL = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org")  # no /bot
+TELEGRAM_WEBHOOK_URL = os.environ.get("TELEGRAM_WEBHOOK_URL", "")  # public https URL (webhook)
+TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")  # X-Telegram-...-Token
+TELEGRAM_WEBHOOK_MAX_BODY = os.environ.get("TELEGRAM_WEBHOOK_MAX_BODY", str(1024 * 1024))
+# Flood limits (0: off) and the fraction of each kept free as a safety margin.
+TELEGRAM_RATE_OVERALL = os.environ.get("TELEGRAM_RATE_OVERALL", "30")  # messages per second
+TELEGRAM_RATE_PER_CHAT = os.environ.get("TELEGRAM_RATE_PER_CHAT", "1")  # per second, each chat
+TELEGRAM_RATE_PER_GROUP = os.environ.get("TELEGRAM_RATE_PER_GROUP", "20")  # per minute, groups
+TELEGRAM_RATE_MARGIN = os.environ.get("TELEGRAM_RATE_MARGIN", "0.1")
+TELEGRAM_POLL_TIMEOUT = os.environ.get("TELEGRAM_POLL_TIMEOUT", "30")  # getUpdates long poll
+TELEGRAM_MAX_ATTEMPTS = os.environ.get("TELEGRAM_MAX_ATTEMPTS", "3")  # handler errors per update
+TELEGRAM_IDLE_TIMEOUT = os.environ.get("TELEGRAM_IDLE_TIMEOUT", "600")  # seconds; 0: never
+TELEGRAM_LEASE_SECONDS = os.environ.get("TELEGRAM_LEASE_SECONDS", "15")  # one handler process
 
 # Celery (project/celery.py): the broker is Redis when there is one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
@@ -312,6 +337,8 @@ LOGGING = {
         # A foreign Host header is the client's doing: one WARNING line, not an ERROR traceback.
         "django.security.DisallowedHost": {"filters": ["client_error"]},
         "uvicorn.access": {"level": "WARNING"},
+        # httpx (python-telegram-bot's client) logs every request at INFO.
+        "httpx": {"level": "WARNING"},
         # uvicorn logs every WebSocket connect at INFO; the web adapter logs what matters.
         "uvicorn.error": {"level": os.environ.get("UVICORN_LOG_LEVEL", "WARNING")},
     },

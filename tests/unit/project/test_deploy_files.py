@@ -21,9 +21,9 @@ from tests.conftest import IN_CI
 from tests.integration.deploy.heroku import procfile
 
 ROOT = Path(__file__).resolve().parents[3]
-# Process types whose adapters land with their own branches (telegram, ax25); the commands
-# are named in the Procfile already.
-PENDING_ADAPTERS = {"telegram", "ax25"}
+# Process types whose adapters land with their own branches (ax25); the commands are named
+# in the Procfile already.
+PENDING_ADAPTERS = {"ax25"}
 PIN = re.compile(r"^([A-Za-z0-9_.\[\],-]+)==(\S+)")
 
 
@@ -101,7 +101,7 @@ def test_compose_runs_the_procfile_commands_beside_postgres_redis_and_mosquitto(
     services = compose["services"]
     assert {"postgres", "redis", "mosquitto"} <= services.keys()
     commands = procfile()
-    for name in ("release", "web", "worker", "mqtt"):
+    for name in ("release", "web", "worker", "mqtt", "telegram"):
         assert services[name]["command"] == commands[name], name
         environment = services[name]["environment"]
         assert environment["DATABASE_URL"].startswith("postgres://")
@@ -133,7 +133,7 @@ def units() -> dict[str, str]:
 def test_systemd_units_run_the_procfile_commands() -> None:
     commands = procfile()
     found = units()
-    assert set(found) == {"release", "web", "worker", "mqtt"}
+    assert set(found) == {"release", "web", "worker", "mqtt", "telegram"}
     for name, text in found.items():
         exec_start = re.search(r"^ExecStart=(.*)$", text, re.MULTILINE)
         assert exec_start, name
