@@ -20,8 +20,8 @@ from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from adapters.ax25 import aprs  # noqa: E402
-from adapters.ax25.frame import (  # noqa: E402
+from adapters.ax25 import aprs
+from adapters.ax25.frame import (
     Callsign,
     Frame,
     FrameError,
@@ -30,7 +30,7 @@ from adapters.ax25.frame import (  # noqa: E402
     decode_frame,
     encode_frame,
 )
-from adapters.ax25.kiss import KissDecoder, encode_data  # noqa: E402
+from adapters.ax25.kiss import KissDecoder, encode_data
 
 SEEDS = [
     encode_frame(Frame(Callsign("APZGWY"), Callsign("N0CALL", 5), FrameType.UI, pid=0xF0,

@@ -53,6 +53,7 @@ class Ax25Communicator(ApplicationCommunicator):
         scope = {
             "type": "ax25",
             "asgi": {"version": "3.0", "spec_version": "1.0"},
+            "spec_version": "1.0",
             "mode": mode,
             "local": local,
             "remote": remote,

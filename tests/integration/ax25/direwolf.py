@@ -65,7 +65,7 @@ pcm.dwtx {{
     type file
     slave.pcm "null"
     format "raw"
-    file "| exec {python} {relay} --rate %r --peer {peer} --log {home}/air.log --pidfile {home}/air.pid {relay_args}"
+    file "| exec {python} {relay} --rate %r --peer {peer} {relay_args}"
 }}
 """
 
@@ -141,8 +141,15 @@ class Direwolf:
                 python=sys.executable,
                 relay=RELAY,
                 peer=self.peer_udp_port,
-                home=self.home,
-                relay_args=" ".join(self.relay_args),
+                relay_args=" ".join(
+                    [
+                        "--log",
+                        f"{self.home}/air.log",
+                        "--pidfile",
+                        f"{self.home}/air.pid",
+                        *self.relay_args,
+                    ]
+                ),
             )
         )
 
