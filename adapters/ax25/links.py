@@ -17,11 +17,13 @@ a connection request (SABM, SABME) or a DISC with DM, and a command with the pol
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.ax25.frame import Callsign, Frame, FrameType, Hop
+
+if TYPE_CHECKING:  # the links are pure: only the host's signature mentions asyncio
+    import asyncio
 
 __all__ = ["CONNECTED_MODE_TYPES", "LinkHost", "Links", "reply_path"]
 

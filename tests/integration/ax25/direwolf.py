@@ -226,6 +226,11 @@ class Direwolf:
         # The relay is Direwolf's child in its process group; it exits at EOF, make sure.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
+        # -p leaves its machine-wide /tmp/kisstnc symlink behind; remove it if it is ours.
+        link = Path("/tmp/kisstnc")
+        if self.pty_path and link.is_symlink() and os.readlink(link) == self.pty_path:
+            with contextlib.suppress(FileNotFoundError):
+                link.unlink()
         self.pty_path = None
 
     def restart(self, kill: bool = True) -> None:
