@@ -119,6 +119,11 @@ class Direwolf:
     pty_path: str | None = None
 
     @property
+    def pty_link(self) -> Path:
+        """A symlink to the current pty (re-pointed by every :meth:`start`)."""
+        return self.home / "kisstnc"
+
+    @property
     def log(self) -> Path:
         return self.home / "dw.log"
 
@@ -198,6 +203,12 @@ class Direwolf:
                         self.pty_path = line.rsplit(" ", 1)[1].strip()
                 ready = self.pty_path is not None
             if ready:
+                if self.pty_path is not None:
+                    # A stable name for the pty, which changes when Direwolf restarts (like a
+                    # udev rule's /dev/tnc for a USB TNC that comes back as another ttyUSB).
+                    with contextlib.suppress(FileNotFoundError):
+                        self.pty_link.unlink()
+                    self.pty_link.symlink_to(self.pty_path)
                 return
             time.sleep(0.05)
         self.stop()

@@ -174,23 +174,39 @@ async def test_connection_request_refused_with_dm(
         assert (dm.type, dm.command, dm.poll_final) == (FrameType.DM, False, True)
 
 
-async def test_serial_pty_tnc(direwolf: DirewolfPair, operator: KissOperator) -> None:
+def from_bot_to_station(op: Callsign) -> Callable[[Frame], bool]:
+    return lambda frame: frame.source == BOT and frame.destination == op
+
+
+async def test_serial_pty_tnc_with_stale_input_flushed(
+    direwolf: DirewolfPair, operator: KissOperator
+) -> None:
     assert direwolf.a.pty_path is not None
+    to_op = from_bot_to_station(Callsign("N0CALL", 8))
+    # Heard while nobody has the pty open: whatever of it waits in the pty must not be
+    # delivered (pyserial's open flushes the input; the transport flushes it explicitly too).
+    operator.send_ui("N0CALL-8", "BOT-1", b"stale\r")
+    await asyncio.sleep(1.0)  # the frame's air time and Direwolf's write into the pty
     async with gateway(f"serial://{direwolf.a.pty_path}?baud=9600"):
         operator.send_ui("N0CALL-8", "BOT-1", b"over the pty\r")
-        reply = await expect(
-            operator, lambda f: f.source == BOT and f.destination == Callsign("N0CALL", 8)
-        )
+        reply = await expect(operator, to_op)
         assert reply.info == b"echo: over the pty\r"
+        assert await nothing_more(operator, to_op, 1.0)  # "stale" was flushed on open
 
 
-async def test_tnc_killed_and_restarted_adapter_reconnects() -> None:
+@pytest.mark.parametrize("kind", ["tcp", "serial"])
+async def test_tnc_killed_and_restarted_adapter_reconnects(kind: str) -> None:
     require_direwolf()
-    pair = DirewolfPair.start(new_run_dir(), baud=9600)
+    pair = DirewolfPair.start(new_run_dir(), baud=9600, pty=kind == "serial")
     client = KissOperator(pair.b.kiss_port)
+    tnc = (
+        f"tcp://127.0.0.1:{pair.a.kiss_port}"
+        if kind == "tcp"
+        else f"serial://{pair.a.pty_link}?baud=9600"  # the pty's name changes on restart
+    )
     try:
         await asyncio.sleep(NEW_CLIENT_DELAY)
-        async with gateway(f"tcp://127.0.0.1:{pair.a.kiss_port}") as adapter:
+        async with gateway(tnc) as adapter:
             transport = adapter.transport
             assert transport is not None and transport.connections == 1
             await asyncio.to_thread(pair.a.restart)  # SIGKILL, then start on the same ports
