@@ -110,6 +110,8 @@ class Station:
         )
         self.links = links_factory(self)
         self._timer: TimerHandleLike | None = None
+        #: True once :meth:`aclose` started.
+        self.closed = False
         self._timer_at: float | None = None
 
     def start(self) -> None:
@@ -117,7 +119,11 @@ class Station:
         self.pacer.start()
 
     async def aclose(self, drain_timeout: float) -> None:
-        """Say goodbye to links, stop the timers, send what is queued within ``drain_timeout``."""
+        """Say goodbye to links, stop the timers, send what is queued within ``drain_timeout``.
+
+        Frames heard from then on are ignored (the TNC stays connected while the queue drains).
+        """
+        self.closed = True
         await self.links.aclose()
         if self._timer is not None:
             self._timer.cancel()
@@ -127,6 +133,9 @@ class Station:
 
     def data_received(self, data: bytes) -> None:
         """Bytes from the TNC: decode and dispatch every complete frame."""
+        if self.closed:
+            logger.debug("< %d bytes ignored: the station is closing", len(data))
+            return
         for kiss_frame in self.decoder.feed(data):
             if kiss_frame.command != Command.DATA or kiss_frame.port != self.config.kiss_port:
                 logger.debug(
@@ -143,7 +152,11 @@ class Station:
                     kiss_frame.payload[:40].hex(" "),
                 )
                 continue
-            self.frame_received(frame, kiss_frame.port)
+            try:
+                self.frame_received(frame, kiss_frame.port)
+            except Exception:
+                # A bug must not take the TNC connection (and every other station) down.
+                logger.exception("< error handling %r; frame dropped", frame)
         for error in self.decoder.errors():
             metrics.DROPPED.labels(reason="kiss").inc()
             logger.info("< %s", error)

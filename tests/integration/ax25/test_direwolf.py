@@ -124,6 +124,23 @@ async def test_aprs_acked_answered_and_repeat_not_delivered_twice(
         assert station is not None and station.messenger.outstanding == 0
 
 
+async def test_repeat_after_a_gateway_restart_is_acked_not_delivered(
+    direwolf: DirewolfPair, operator: KissOperator
+) -> None:
+    op = "N0CALL-5"
+    state = tempfile.mkdtemp(prefix="ax25-state-")
+    async with gateway(f"tcp://127.0.0.1:{direwolf.a.kiss_port}", AX25_STATE_DIR=state):
+        operator.send_ui(op, "APZXYZ", b":BOT-1    :remember me{44")
+        await expect(operator, from_bot_to(op, aprs.AprsAck))
+        reply = await expect(operator, from_bot_to(op, aprs.AprsMessage))
+        operator.send_ui(op, "APZXYZ", f":BOT-1    :ack{reply.msgno}".encode())
+        await asyncio.sleep(0.5)  # the ack's air time, before the gateway goes away
+    async with gateway(f"tcp://127.0.0.1:{direwolf.a.kiss_port}", AX25_STATE_DIR=state):
+        operator.send_ui(op, "APZXYZ", b":BOT-1    :remember me{44")
+        assert await expect(operator, from_bot_to(op, aprs.AprsAck)) == aprs.AprsAck(op, "44")
+        assert await nothing_more(operator, from_bot_to(op, aprs.AprsMessage), 2.0)
+
+
 async def test_long_reply_in_67_char_parts_resent_until_acked(
     direwolf: DirewolfPair, operator: KissOperator
 ) -> None:

@@ -256,3 +256,23 @@ async def test_transmissions_are_paced() -> None:
     await rig.advance(10)
     assert len(await rig.sent()) == 1
     await close(rig)
+
+
+async def test_input_after_close_is_ignored(rig: Rig) -> None:
+    await close(rig)
+    rig.hear(Frame(BOT, OP, FrameType.SABM, poll_final=True))
+    assert await rig.sent() == []
+
+
+async def test_a_failing_handler_does_not_stop_the_station(
+    rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(frame: Frame, port: int, now: float) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(rig.station.links, "frame_received", broken)
+    rig.hear(Frame(BOT, OP, FrameType.SABM, poll_final=True))
+    rig.hear_aprs(b":BOT-1    :help{1")
+    assert len(await rig.sent()) == 2
+    assert "error handling" in caplog.text
+    await close(rig)
