@@ -25,6 +25,8 @@ from adapters.ax25.frame import Callsign, Frame, FrameType, Hop
 if TYPE_CHECKING:  # the links are pure: only the host's signature mentions asyncio
     import asyncio
 
+    from gateway.clock import Clock
+
 __all__ = ["CONNECTED_MODE_TYPES", "LinkHost", "Links", "reply_path"]
 
 logger = logging.getLogger(__name__)
@@ -53,6 +55,8 @@ class LinkHost(Protocol):
     callsigns: frozenset[Callsign]
     #: The ApplicationRuntime (part 2 opens "connected" scopes on it with deliver_by_key).
     runtime: Any
+    #: The clock every timer runs on (the driver re-arms ``get_timer()`` on it).
+    clock: Clock
 
     def transmit(self, frame: Frame, port: int) -> asyncio.Future[None]:
         """Queue a frame for the air (paced); the future resolves once it was written."""

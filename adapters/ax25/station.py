@@ -47,7 +47,7 @@ from adapters.ax25.frame import (
     encode_frame,
 )
 from adapters.ax25.kiss import Command, KissDecoder, encode_data
-from adapters.ax25.links import CONNECTED_MODE_TYPES, Links, reply_path
+from adapters.ax25.links import CONNECTED_MODE_TYPES, LinkHost, Links, reply_path
 from adapters.ax25.messaging import Messenger, Transmission
 from adapters.ax25.seen import SeenMessages
 from gateway.ax25.scope import ax25_scope
@@ -90,7 +90,7 @@ class Station:
         messenger: Messenger,
         monitor: bool = False,
         clock: Clock | None = None,
-        links_factory: Callable[[Station], Links] = Links,
+        links_factory: Callable[[LinkHost], Links] = Links,
     ) -> None:
         self.config = config
         self.runtime = runtime
@@ -108,11 +108,11 @@ class Station:
             name="ax25",
             clock=clock,
         )
-        self.links = links_factory(self)
         self._timer: TimerHandleLike | None = None
+        self._timer_at: float | None = None
         #: True once :meth:`aclose` started.
         self.closed = False
-        self._timer_at: float | None = None
+        self.links = links_factory(self)  # last: it may use the station right away
 
     def start(self) -> None:
         """Start the pacer (call from the running loop)."""
