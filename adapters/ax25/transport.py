@@ -27,6 +27,8 @@ __all__ = ["KissTransport", "TncUnavailable", "open_stream"]
 logger = logging.getLogger(__name__)
 
 _READ_SIZE = 4096
+#: Seconds to wait for a TCP connection or a serial port to open.
+CONNECT_TIMEOUT = 10.0
 
 
 class TncUnavailable(GatewayError, ConnectionError):
@@ -106,7 +108,8 @@ class KissTransport:
             stopping.cancel()
 
     async def _run_once(self, stopping: asyncio.Future[Any]) -> None:
-        reader, writer = await open_stream(self.address)
+        # TimeoutError is an OSError: an unreachable host is retried like a refused one.
+        reader, writer = await asyncio.wait_for(open_stream(self.address), CONNECT_TIMEOUT)
         self.backoff.succeeded()
         self.connections += 1
         logger.info("= connected to KISS TNC %s", self.address)
