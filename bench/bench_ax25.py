@@ -166,6 +166,11 @@ def main() -> None:
     print(f"decoder, KISS+AX.25+APRS (ours):        {ours:12,.0f} frames/s")
     print(f"aprslib 0.7.2, TNC2 text (reference):   {reference:12,.0f} packets/s")
     print(f"ratio ours/aprslib:                     {ours / reference:12.2f}")
+    from tests.integration.ax25.direwolf import installed
+
+    if not installed():
+        print("APRS round trips skipped: direwolf is not installed (run scripts/services.sh)")
+        return
     times = asyncio.run(bench_round_trips())
     # A ~60-byte APRS frame at 9600 baud is ~60 ms on the air with TXDELAY 5 / TXTAIL 2.
     print(
