@@ -63,7 +63,10 @@ logger = logging.getLogger(__name__)
 
 #: Longest info field we send (AX.25 N1 default; most TNCs and digipeaters take no more).
 MAX_INFO = 256
-_CHANNEL = "channel"  # the PacedSender key: one half-duplex radio channel
+# PacedSender keys. One radio channel, one overall budget; acks have a lane of their own so
+# that a long reply queued before them does not hold them back (keys are served in turn).
+_CHANNEL = "channel"
+_ACKS = "acks"
 
 
 class Station:
@@ -206,7 +209,8 @@ class Station:
             if packet.msgno is not None:
                 # Ack at once, a repeat too: the sender re-sends because our last ack was lost.
                 metrics.aprs("ack_sent").inc()
-                self._send_aprs(local, remote, aprs.encode_ack(str(remote), packet.msgno))
+                ack = aprs.encode_ack(str(remote), packet.msgno)
+                self._send_aprs(local, remote, ack, lane=_ACKS)
                 if not self.seen.first_time(str(local), str(remote), packet.msgno):
                     metrics.aprs("duplicate").inc()
                     logger.info(
@@ -323,17 +327,19 @@ class Station:
 
     # -- output ---------------------------------------------------------------------------------
 
-    def transmit(self, frame: Frame, port: int) -> asyncio.Future[None]:
+    def transmit(self, frame: Frame, port: int, lane: str = _CHANNEL) -> asyncio.Future[None]:
         """Queue ``frame`` for the air, paced; the future resolves once it is written."""
         data = encode_data(encode_frame(frame), port)
         logger.debug("> %r", frame)
-        return self.pacer.put(_CHANNEL, data, cost=len(data))
+        return self.pacer.put(lane, data, cost=len(data))
 
     async def _transmit(self, key: Any, data: bytes) -> None:
         await self._write(data)
         metrics.FRAMES_OUT.inc()
 
-    def _send_aprs(self, local: Callsign | str, remote: Callsign | str, info: bytes) -> None:
+    def _send_aprs(
+        self, local: Callsign | str, remote: Callsign | str, info: bytes, lane: str = _CHANNEL
+    ) -> None:
         source = local if isinstance(local, Callsign) else Callsign.parse(local)
         frame = Frame(
             self.config.aprs_tocall,
@@ -344,7 +350,7 @@ class Station:
             info=info,
         )
         logger.debug("> APRS %s>%s %r", source, remote, info)
-        self.transmit(frame, self.config.kiss_port)
+        self.transmit(frame, self.config.kiss_port, lane)
 
     def _send_transmissions(self, transmissions: list[Transmission]) -> None:
         for transmission in transmissions:

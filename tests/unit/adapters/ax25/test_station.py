@@ -6,6 +6,7 @@ when the test says so.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,7 +112,11 @@ async def make_rig(cfg: Ax25Config) -> Rig:
 
 
 async def close(rig: Rig) -> None:
-    await rig.runtime.shutdown()
+    # Consumers may be waiting for a paced transmission: let fake time run while shutting down.
+    closing = asyncio.ensure_future(rig.runtime.shutdown())
+    while not closing.done():
+        await rig.advance(1.0)
+    await closing
     await rig.station.aclose(drain_timeout=0)
 
 
@@ -275,4 +280,18 @@ async def test_a_failing_handler_does_not_stop_the_station(
     rig.hear_aprs(b":BOT-1    :help{1")
     assert len(await rig.sent()) == 2
     assert "error handling" in caplog.text
+    await close(rig)
+
+
+async def test_acks_are_not_held_back_by_queued_replies() -> None:
+    rig = await make_rig(config(bytes_per_second=50.0, pacing_window=10.0))  # 500 bytes / 10 s
+    for n in range(5):
+        rig.hear(Frame(BOT, OP, FrameType.UI, pid=0xF0, info=b"x" * 150 + bytes([48 + n])))
+    assert len(await rig.sent()) == 2  # three replies wait for the window
+    rig.hear_aprs(b":BOT-1    :hi{9")
+    await rig.advance(10)
+    sent = await rig.sent()
+    assert aprs.AprsAck("N0CALL-5", "9") in [aprs_of(f) for f in sent if f.info[:1] == b":"]
+    echoes = [f for f in sent if f.info.startswith(b"echo: x")]
+    assert len(echoes) < 3  # ...while a reply queued before it still waits
     await close(rig)
