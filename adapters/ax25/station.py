@@ -52,7 +52,7 @@ from adapters.ax25.messaging import Messenger, Transmission
 from adapters.ax25.seen import SeenMessages
 from gateway.ax25.scope import ax25_scope
 from gateway.clock import Clock, TimerHandleLike, resolve
-from gateway.exceptions import InvalidMessage, MessageTooLarge
+from gateway.exceptions import GatewayError, InvalidMessage, MessageTooLarge
 from gateway.pacing import PacedSender, RateLimiter, Window
 from gateway.runtime import ApplicationRuntime, ScopeSpec
 from gateway.types import Message
@@ -316,10 +316,14 @@ class Station:
                     raise MessageTooLarge(
                         f"ax25.ui carries at most {MAX_INFO} bytes, got {len(data)}: split it"
                     )
-                await self.transmit(
-                    Frame(remote, local, FrameType.UI, path=path, pid=pid, info=data),
-                    self.config.kiss_port,
-                )
+                frame = Frame(remote, local, FrameType.UI, path=path, pid=pid, info=data)
+                try:
+                    # Waiting for the air is the back-pressure on a chatty consumer.
+                    await self.transmit(frame, self.config.kiss_port)
+                except GatewayError as exc:
+                    # The TNC stayed away (the pacer logged it): like a datagram on a dead
+                    # radio, it is lost; the consumer goes on.
+                    logger.info("> UI %s>%s not sent: %s", local, remote, exc)
             else:
                 raise InvalidMessage(f"ax25 scopes send 'ax25.ui' or 'aprs.message', got {kind!r}")
 

@@ -20,6 +20,7 @@ from adapters.ax25.kiss import KissDecoder, encode_data
 from adapters.ax25.messaging import Messenger, RetryPolicy
 from adapters.ax25.seen import SeenMessages
 from adapters.ax25.station import Station
+from adapters.ax25.transport import TncUnavailable
 from consumers.radio import HELP, RadioBot
 from gateway.clock import FakeClock
 from gateway.routing import CallsignRouter
@@ -64,6 +65,9 @@ class Rig:
         await self.clock.settle()
         data, self.written[:] = b"".join(self.written), []
         return [decode_frame(k.payload) for k in self.decoder.feed(data)]
+
+    async def written_append(self, data: bytes) -> None:
+        self.written.append(data)
 
     async def advance(self, seconds: float) -> None:
         self.clock.advance(seconds)
@@ -294,4 +298,23 @@ async def test_acks_are_not_held_back_by_queued_replies() -> None:
     assert aprs.AprsAck("N0CALL-5", "9") in [aprs_of(f) for f in sent if f.info[:1] == b":"]
     echoes = [f for f in sent if f.info.startswith(b"echo: x")]
     assert len(echoes) < 3  # ...while a reply queued before it still waits
+    await close(rig)
+
+
+async def test_ui_reply_lost_when_the_tnc_stays_away(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def tnc_gone(data: bytes) -> None:
+        raise TncUnavailable("KISS TNC tcp://127.0.0.1:1 is not connected; reconnecting")
+
+    rig.station._write = tnc_gone
+    rig.hear(Frame(BOT, OP, FrameType.UI, pid=0xF0, info=b"ping\r"))
+    for _ in range(10):  # the pacer's retries back off on the fake clock
+        await rig.advance(30)
+    assert "UI BOT-1>N0CALL-5 not sent" in caplog.text
+    # the consumer is still there: the next datagram is answered once the TNC is back
+    rig.station._write = rig.written_append
+    rig.hear(Frame(BOT, OP, FrameType.UI, pid=0xF0, info=b"again\r"))
+    await rig.advance(1)
+    assert [f.info for f in await rig.sent()] == [b"echo: again\r"]
     await close(rig)
