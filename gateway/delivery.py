@@ -51,8 +51,12 @@ DEFAULT: Any = object()
 #: ``await on_close(handle, exc)`` once an instance has ended (``exc``: what it raised).
 OnClose = Callable[["ScopeHandle", "BaseException | None"], Awaitable[None]]
 
-#: An event, its "handled" future, and how many instances it has been given to before.
+#: An event, its "handled" future, and how many instances it has been given to before
+#: (:data:`CLOSE` for a close asked by ``close_by_key``: the message is the close event).
 Entry = tuple[Message, "asyncio.Future[None]", int]
+
+#: The attempts field of a lane entry that closes the scope instead of delivering an event.
+CLOSE = -2
 
 
 @dataclass
@@ -118,6 +122,7 @@ class KeyedDelivery:
     def __init__(self, runtime: ApplicationRuntime) -> None:
         self.runtime = runtime
         self.lanes: dict[Hashable, Lane] = {}
+        self._closers: set[asyncio.Task[None]] = set()
         self._dropped = metrics.events_dropped(runtime.protocol, "scope_closed")
         self._open_failed = metrics.events_dropped(runtime.protocol, "open_failed")
 
@@ -128,6 +133,22 @@ class KeyedDelivery:
         lane.opener = opener
         lane.backlog.append((event, handled, 0))
         return handled
+
+    def enqueue_close(self, key: Hashable, reason_event: Message | None) -> asyncio.Future[None]:
+        """Close the key's scope once the events already in its lane are in it."""
+        done: asyncio.Future[None] = self.runtime._loop.create_future()
+        lane = self.lanes[key]
+        lane.backlog.append((reason_event or {}, done, CLOSE))
+        return done
+
+    def close_now(
+        self, handle: ScopeHandle, reason_event: Message | None, done: asyncio.Future[None]
+    ) -> None:
+        """Start ``handle.close(reason_event)``; ``done`` resolves once the instance ended."""
+        closing = self.runtime._loop.create_task(handle.close(reason_event or None))
+        self._closers.add(closing)
+        closing.add_done_callback(self._closers.discard)
+        closing.add_done_callback(lambda task: settle(done, None))
 
     def requeue(self, key: Hashable, entries: list[Entry], opener: Opener | None) -> None:
         """Give back events an ended instance never took, in order, ahead of the backlog."""
@@ -210,18 +231,27 @@ class KeyedDelivery:
             while backlog:
                 handle = runtime._scopes.get(key)
                 if handle is None:
+                    if backlog[0][2] == CLOSE:  # nothing open to close
+                        settle(backlog.popleft()[1], None)
+                        continue
                     handle = await self._open(lane)
                     continue
                 if handle._closing:
                     await handle.wait_closed()
                     continue
-                while backlog and handle._has_room():
+                while backlog:
+                    if backlog[0][2] == CLOSE:
+                        event, done, _ = backlog.popleft()
+                        self.close_now(handle, event, done)
+                        break  # the next event, if any, goes to a new instance
+                    if not handle._has_room():
+                        break
                     event, handled, attempts = backlog.popleft()
                     if not handled.done():  # the caller may have cancelled it
                         handle._put(event, handled, attempts)
                     if lane.putters:
                         wake_first(lane.putters)
-                if backlog:
+                if backlog and not handle._closing:
                     try:
                         await handle._wait_for_room()
                     except ScopeClosed:
@@ -244,6 +274,9 @@ class KeyedDelivery:
         if ending is not None:
             # The previous instance's on_close may still clean up per-key state: let it.
             await ending.wait_closed()
+            opened = runtime._scopes.get(lane.key)
+            if opened is not None:  # the adapter opened one meanwhile: use it
+                return opened
         spec = lane.opener()
         handle = await runtime.open_scope(
             lane.key,
@@ -280,8 +313,12 @@ class KeyedDelivery:
                 exc_info=exc,
             )
         while lane.backlog:
-            _event, handled, _attempts = lane.backlog.popleft()
-            self._open_failed.inc()
+            _event, handled, attempts = lane.backlog.popleft()
+            if attempts == CLOSE:
+                settle(handled, None)  # nothing is open: closed already
+                continue
+            if not runtime._shutting_down:
+                self._open_failed.inc()
             settle(handled, error)
         wake_all(lane.putters)
 

@@ -539,6 +539,32 @@ class ApplicationRuntime:
             await self._keyed.wait_for_room(key)
         return self.deliver_by_key(key, event, opener)
 
+    def close_by_key(
+        self, key: Hashable, reason_event: Message | None = None
+    ) -> asyncio.Future[None]:
+        """Close the key's scope after the events already given with :meth:`deliver_by_key`.
+
+        Ordered with them: the instance takes those events, then ``reason_event`` (or its
+        ``close_event``), then ends as :meth:`ScopeHandle.close` says; later events for the
+        key open a new scope. E.g. an MQTT device that reported "offline".
+
+        Returns:
+            A future that resolves once the instance has ended and its ``on_close`` has run
+            (at once when the key has no open scope).
+        """
+        if key not in self._lanes:
+            handle = self._scopes.get(key)
+            if handle is None:
+                done: asyncio.Future[None] = self._loop.create_future()
+                done.set_result(None)
+                return done
+            if handle._closing:
+                return asyncio.ensure_future(handle.wait_closed())
+            done = self._loop.create_future()
+            self._keyed.close_now(handle, reason_event, done)
+            return done
+        return self._keyed.enqueue_close(key, reason_event)
+
     def backlog(self, key: Hashable) -> int:
         """Events for ``key`` that its application instance has not taken yet."""
         handle = self._scopes.get(key)

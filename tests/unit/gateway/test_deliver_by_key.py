@@ -204,7 +204,8 @@ async def test_a_slow_handler_for_one_scope_never_delays_another() -> None:
 
 async def test_an_opener_that_raises_fails_the_backlog_with_its_error(caplog) -> None:
     rec = Recorder()
-    runtime = ApplicationRuntime(rec.app(), unique_protocol())
+    protocol = unique_protocol()
+    runtime = ApplicationRuntime(rec.app(), protocol)
 
     def broken() -> ScopeSpec:
         raise LookupError("no such device in the database")
@@ -215,6 +216,10 @@ async def test_an_opener_that_raises_fails_the_backlog_with_its_error(caplog) ->
             await handled
     assert "cannot open the scope" in caplog.text
     assert runtime.backlog("k") == 0
+    dropped = REGISTRY.get_sample_value(
+        "gateway_events_dropped_total", {"protocol": protocol, "reason": "open_failed"}
+    )
+    assert dropped == 1.0
 
 
 async def test_shutdown_fails_what_is_left_and_nothing_opens_afterwards() -> None:
@@ -236,12 +241,13 @@ async def test_shutdown_fails_what_is_left_and_nothing_opens_afterwards() -> Non
         await late
 
 
-# -- property: whatever the interleaving, per-key order holds and every future settles ---------
+# -- property: whatever the interleaving (events, handler errors, instances that return, closes
+# by key), per-key order holds, each event is taken at most once, and every future settles. ----
 
 plans = st.lists(
     st.tuples(
         st.integers(0, 2),  # key
-        st.sampled_from(["msg", "msg", "msg", "boom", "stop"]),
+        st.sampled_from(["msg", "msg", "msg", "boom", "stop", "close"]),
         st.booleans(),  # let the loop run after this call
     ),
     max_size=40,
@@ -255,14 +261,19 @@ async def run_plan(plan: list[tuple[int, str, bool]], queue_size: int, max_in_fl
     )
     openers = {key: Opener(rec, key) for key in range(3)}
     sent: list[tuple[int, int, str, asyncio.Future[None]]] = []
+    closes: list[asyncio.Future[None]] = []
     for n, (key, kind, yield_after) in enumerate(plan):
-        future = runtime.deliver_by_key(key, {"type": f"test.{kind}", "n": n}, openers[key])
-        sent.append((key, n, kind, future))
+        if kind == "close":
+            closes.append(runtime.close_by_key(key))
+        else:
+            future = runtime.deliver_by_key(key, {"type": f"test.{kind}", "n": n}, openers[key])
+            sent.append((key, n, kind, future))
         if yield_after:
             await asyncio.sleep(0)
     for key in range(3):  # so the last real event's handler returns
         runtime.deliver_by_key(key, {"type": "test.msg", "n": "end"}, openers[key])
     outcomes = await asyncio.gather(*(f for *_, f in sent), return_exceptions=True)
+    await asyncio.gather(*closes)
     await runtime.shutdown()
     for key in range(3):
         taken = [m["n"] for m in rec.taken.get(key, []) if isinstance(m.get("n"), int)]
@@ -284,3 +295,37 @@ def test_per_key_order_holds_and_every_future_settles_for_any_plan(
     plan: list[tuple[int, str, bool]], queue_size: int, max_in_flight: int
 ) -> None:
     asyncio.run(asyncio.wait_for(run_plan(plan, queue_size, max_in_flight), 30))
+
+
+async def test_close_by_key_closes_after_the_events_already_given_then_reopens() -> None:
+    rec = Recorder()
+    runtime = ApplicationRuntime(rec.app(), unique_protocol(), queue_size=1)
+    opener = Opener(rec, "dev")
+    offline = {"type": "test.disconnect", "reason": "offline"}
+    first = runtime.deliver_by_key("dev", msg(0, gate="dev"), opener)
+    before = [runtime.deliver_by_key("dev", msg(n), opener) for n in (1, 2)]
+    closed = runtime.close_by_key("dev", offline)
+    after = runtime.deliver_by_key("dev", msg(3), opener)
+    await settle()
+    assert not closed.done()  # the gated handler still runs
+    rec.gate("dev").set()
+    await closed
+    await asyncio.gather(first, *before)
+    runtime.deliver_by_key("dev", {"type": "test.msg"}, opener)
+    await after
+    taken = [m for m in rec.taken["dev"] if m["type"] != "test.connect"]
+    assert taken[:5] == [msg(0, gate="dev"), msg(1), msg(2), offline, msg(3)]
+    assert opener.opened == 2 and rec.closed[0] == ("dev", None)
+
+
+async def test_close_by_key_without_a_backlog_or_a_scope() -> None:
+    rec = Recorder()
+    runtime = ApplicationRuntime(rec.app(), unique_protocol())
+    await runtime.close_by_key("nobody")  # nothing open: done at once
+    opener = Opener(rec, "k", close_event=DISCONNECT)
+    await (await runtime.deliver_by_key_wait("k", msg(1), opener))
+    await settle()
+    assert runtime._lanes == {}
+    await runtime.close_by_key("k")  # the fast path: the scope's own close event
+    assert rec.taken["k"][-1] == DISCONNECT
+    assert runtime.get("k") is None

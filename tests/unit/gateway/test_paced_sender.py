@@ -9,6 +9,7 @@ from collections.abc import Hashable
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from gateway.backoff import Backoff
 from gateway.clock import FakeClock
@@ -50,6 +51,7 @@ async def test_items_of_a_key_leave_in_order_at_the_keys_rate() -> None:
     clock, peer, sender = make(RateLimiter(per_key=[Window(1, 1.0)]))
     futures = [sender.put("chat", n) for n in range(4)]
     assert sender.queued() == 4 and sender.queued("chat") == 4
+    assert REGISTRY.get_sample_value("gateway_outbound_queued", {"name": sender.name}) == 4.0
     await clock.run_until(10.0)
     assert peer.got == [(float(n), "chat", n) for n in range(4)]
     assert all(future.done() and future.result() is None for future in futures)

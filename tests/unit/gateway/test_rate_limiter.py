@@ -1,4 +1,4 @@
-"""RateLimiter: sliding windows overall and per key, margin, pauses, state()/restore()."""
+"""RateLimiter (gateway.ratelimit): sliding windows, margin, pauses, state()/restore()."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.exceptions import ConfigurationError, LocalProtocolError
-from gateway.pacing import RateLimiter, Window
+from gateway.ratelimit import RateLimiter, Window
 
 
 def test_an_overall_window_refuses_the_send_that_would_exceed_it() -> None:
@@ -92,6 +92,16 @@ def test_keys_without_recent_sends_are_forgotten() -> None:
     assert limiter.keys == 100
     limiter.acquire("late", 5.0)
     assert limiter.keys == 1
+
+
+def test_forget_drops_a_key_but_not_its_share_of_the_overall_windows() -> None:
+    limiter = RateLimiter(overall=[Window(2, 1.0)], per_key=[Window(1, 1.0)])
+    limiter.acquire("gone", 0.0)
+    limiter.pause("gone", 9.0)
+    limiter.forget("gone")
+    assert limiter.keys == 0
+    assert limiter.acquire("gone", 0.0) == 0.0
+    assert limiter.delay("other", 0.0) == 1.0  # both sends still count overall
 
 
 def test_state_survives_json_and_restores_onto_another_clock() -> None:
