@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import tempfile
 import time
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
@@ -24,6 +26,7 @@ from gateway.routing import CallsignRouter, ProtocolTypeRouter
 from tests.integration.ax25.conftest import new_run_dir, require_direwolf
 from tests.integration.ax25.direwolf import DirewolfPair
 from tests.integration.ax25.radio_operator import NEW_CLIENT_DELAY, KissOperator, agw_unproto
+from tests.integration.web.server import WebServer
 
 pytestmark = pytest.mark.integration
 
@@ -237,3 +240,48 @@ async def test_tnc_killed_and_restarted_adapter_reconnects(kind: str) -> None:
     finally:
         client.close()
         pair.stop()
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
+
+
+async def test_status_and_metrics_show_the_ax25_adapter(
+    direwolf: DirewolfPair, operator: KissOperator
+) -> None:
+    server = await asyncio.to_thread(
+        WebServer,
+        "ax25",
+        ASGI_APPLICATION="project.asgi.application",
+        AX25_TNC=f"tcp://127.0.0.1:{direwolf.a.kiss_port}",
+        AX25_CALLSIGN="BOT-1",
+        AX25_APRS_PATH="",
+        AX25_STATE_DIR=tempfile.mkdtemp(prefix="ax25-state-"),
+    )
+    try:
+
+        async def status() -> dict[str, Any]:
+            return dict(json.loads(await asyncio.to_thread(fetch, server.http + "/status.json")))
+
+        async def connected() -> bool:
+            details = (await status())["details"].get("ax25", {})
+            return bool(details.get("tnc_connected", {}).get("value"))
+
+        deadline = time.monotonic() + 15
+        while not await connected():
+            assert time.monotonic() < deadline, server.output
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(NEW_CLIENT_DELAY)
+        operator.send_ui("N0CALL-11", "BOT-1", b"status?\r")
+        reply = await expect(operator, from_bot_to_station(Callsign("N0CALL", 11)))
+        assert reply.info == b"echo: status?\r"
+        data = await status()
+        assert data["adapters"]["ax25"]["up"] is True
+        frames = data["details"]["ax25"]["frames"]
+        assert frames["in"] >= 1 and frames["out"] >= 1
+        metrics = await asyncio.to_thread(fetch, server.http + "/metrics")
+        assert 'gateway_ax25_frames_total{direction="out"}' in metrics
+        assert "gateway_ax25_tnc_connected 1.0" in metrics
+    finally:
+        server.stop()
