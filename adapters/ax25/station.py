@@ -67,6 +67,8 @@ MAX_INFO = 256
 # that a long reply queued before them does not hold them back (keys are served in turn).
 _CHANNEL = "channel"
 _ACKS = "acks"
+#: Bytes an HDLC frame adds on the air: opening and closing flag, 16-bit FCS.
+_HDLC_OVERHEAD = 4
 
 
 class Station:
@@ -333,9 +335,10 @@ class Station:
 
     def transmit(self, frame: Frame, port: int, lane: str = _CHANNEL) -> asyncio.Future[None]:
         """Queue ``frame`` for the air, paced; the future resolves once it is written."""
-        data = encode_data(encode_frame(frame), port)
+        raw = encode_frame(frame)
         logger.debug("> %r", frame)
-        return self.pacer.put(lane, data, cost=len(data))
+        # The air carries the frame plus flags and FCS (KISS escapes exist on the host link only).
+        return self.pacer.put(lane, encode_data(raw, port), cost=len(raw) + _HDLC_OVERHEAD)
 
     async def _transmit(self, key: Any, data: bytes) -> None:
         await self._write(data)

@@ -318,3 +318,15 @@ async def test_ui_reply_lost_when_the_tnc_stays_away(
     await rig.advance(1)
     assert [f.info for f in await rig.sent()] == [b"echo: again\r"]
     await close(rig)
+
+
+async def test_largest_ui_frame_fits_the_smallest_budget() -> None:
+    # 256 info bytes that all need KISS escaping: the pacing cost is the air size, not the
+    # escaped size, so the smallest budget the settings allow still carries it.
+    rig = await make_rig(config(bytes_per_second=40.0, pacing_window=10.0))  # 400 bytes
+    send = rig.station._sender(BOT, OP, ())
+    sending = asyncio.ensure_future(send({"type": "ax25.ui", "bytes": b"\xc0" * 256}))
+    [frame] = await rig.sent()
+    await sending
+    assert frame.info == b"\xc0" * 256
+    await close(rig)
