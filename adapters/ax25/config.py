@@ -19,7 +19,8 @@ from gateway.exceptions import ConfigurationError
 __all__ = ["Ax25Config", "TncAddress", "parse_callsigns", "parse_path", "parse_tnc"]
 
 _DEFAULT_BAUD = 9600
-#: Largest KISS frame we send: 10 addresses, control, PID, 256 bytes of info, KISS framing.
+#: Largest frame we put on the air (10 addresses, control, PID, 256 info bytes, flags, FCS: 334).
+#: The pacing budget must hold it, or it could never be sent.
 MAX_FRAME_BYTES = 400
 
 
