@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from adapters.ax25.aprs import AprsMessage, parse
 from adapters.ax25.messaging import Messenger, RetryPolicy
 
@@ -96,3 +99,51 @@ def test_message_numbers_wrap() -> None:
 
 def test_empty_text_sends_nothing() -> None:
     assert Messenger(POLICY).send("BOT-1", "N0CALL-5", "  ", now=0) == []
+
+
+@st.composite
+def scripts(draw: st.DrawFn) -> list[tuple[str, int, float]]:
+    steps = st.tuples(st.sampled_from(["send", "ack", "wrong_ack", "time"]),
+                      st.integers(0, 2), st.floats(0, 100))  # fmt: skip
+    return draw(st.lists(steps, max_size=40))
+
+
+@given(scripts())
+def test_any_interleaving_keeps_the_rules(script: list[tuple[str, int, float]]) -> None:
+    """One outstanding part per station; each part sent at most max_tries times, in order;
+    every part ends acked or given up once time runs out."""
+    messenger = Messenger(POLICY, first_msgno=1)
+    now = 0.0
+    sent: dict[str, int] = {}
+    on_air: dict[str, str] = {}  # station -> msgno of its outstanding part
+
+    def record(transmissions: list) -> None:  # type: ignore[type-arg]
+        for gave_up in messenger.take_given_up():  # before the part that follows it
+            assert on_air.pop(gave_up.remote) == gave_up.msgno
+        for t in transmissions:
+            packet = parse(t.info)
+            assert isinstance(packet, AprsMessage) and packet.msgno
+            if t.retry:
+                assert on_air[t.remote] == packet.msgno
+            else:
+                assert t.remote not in on_air  # the previous part was acked or given up
+            on_air[t.remote] = packet.msgno
+            sent[packet.msgno] = sent.get(packet.msgno, 0) + 1
+            assert sent[packet.msgno] <= POLICY.max_tries
+
+    for action, station, value in script:
+        remote = f"N0CALL-{station}"
+        if action == "send":
+            record(messenger.send("BOT-1", remote, "x" * int(value * 2), now))
+        elif action == "ack" and remote in on_air:
+            record(messenger.acknowledged("BOT-1", remote, on_air.pop(remote), now))
+        elif action == "wrong_ack":
+            assert messenger.acknowledged("BOT-1", remote, "nope", now) == []
+        else:
+            now += value
+            while (when := messenger.get_timer()) is not None and when <= now:
+                record(messenger.handle_timer(when))
+    while (when := messenger.get_timer()) is not None:
+        record(messenger.handle_timer(when))
+    record([])
+    assert messenger.outstanding == 0 and not on_air
