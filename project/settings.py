@@ -165,7 +165,7 @@ AX25_APRS_PATH = os.environ.get("AX25_APRS_PATH", "WIDE1-1,WIDE2-1")  # digipeat
 AX25_APRS_RETRY_SECONDS = os.environ.get("AX25_APRS_RETRY_SECONDS", "30")  # first re-send, x2
 AX25_APRS_MAX_TRIES = os.environ.get("AX25_APRS_MAX_TRIES", "5")  # transmissions per message
 AX25_DEDUPE_SECONDS = os.environ.get("AX25_DEDUPE_SECONDS", "3600")  # repeats recognised
-AX25_STATE_DIR = os.environ.get("AX25_STATE_DIR", "")  # dedupe file; default the temp dir
+AX25_STATE_DIR = os.environ.get("AX25_STATE_DIR", "")  # dedupe + msgno files; default /tmp
 AX25_IDLE_TIMEOUT = os.environ.get("AX25_IDLE_TIMEOUT", "600")  # seconds; 0: never
 
 # Celery: the broker is Redis when there is one.

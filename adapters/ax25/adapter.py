@@ -9,6 +9,7 @@ run it; docs/specs/ax25.md defines the scopes and events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import tempfile
@@ -19,6 +20,7 @@ from typing import Any
 from adapters.ax25 import metrics
 from adapters.ax25.config import Ax25Config
 from adapters.ax25.messaging import Messenger
+from adapters.ax25.numbering import CounterFile
 from adapters.ax25.seen import SeenMessages
 from adapters.ax25.station import Station
 from adapters.ax25.transport import KissTransport
@@ -76,10 +78,13 @@ class Ax25Adapter(Adapter):
         """The TNC, our callsigns and the pacing."""
         return self.config.describe()
 
-    def _dedupe_file(self) -> str:
+    def _state_file(self, what: str, extension: str) -> str:
+        # AX25_STATE_DIR/gateway-ax25-<what>-<first callsign>.<extension>
         directory = self.config.state_dir or tempfile.gettempdir()
+        with contextlib.suppress(OSError):  # unwritable: the stores log it and work in memory
+            os.makedirs(directory, exist_ok=True)
         first = str(self.config.callsigns[0])
-        return os.path.join(directory, f"gateway-ax25-seen-{first}.tsv")
+        return os.path.join(directory, f"gateway-ax25-{what}-{first}.{extension}")
 
     async def serve(self, application: Any, stop: asyncio.Event) -> None:
         """Run the station on the TNC until ``stop`` is set; then close the scopes and send
@@ -106,13 +111,18 @@ class Ax25Adapter(Adapter):
             shutdown_timeout=self.shutdown_timeout,
             clock=self.clock,
         )
+        counter = CounterFile(self._state_file("msgno", "txt"))
         station = self.station = Station(
             config,
             runtime,
             self._write,
-            seen=SeenMessages(self._dedupe_file(), config.dedupe_seconds),
-            # A new number range each run, so stations do not take new messages for repeats.
-            messenger=Messenger(config.retry, first_msgno=int(time.time()) % 90_000 + 1),
+            seen=SeenMessages(self._state_file("seen", "tsv"), config.dedupe_seconds),
+            messenger=Messenger(
+                config.retry,
+                # After the last run's numbers (a first run starts from the clock).
+                first_msgno=counter.next_start(fallback=int(time.time()) % 99_999 + 1),
+                on_number=counter.save,
+            ),
             monitor=router is not None and router.monitor is not None,
             clock=self.clock,
         )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from adapters.ax25.aprs import MAX_TEXT, encode_message, split_text
@@ -93,14 +94,21 @@ class Messenger:
 
     Args:
         policy: the re-send schedule and limit.
-        first_msgno: the first message number to use (pass something that differs from the last
-            run, e.g. derived from the wall clock, so stations that remember our old numbers do
-            not take new messages for repeats).
+        first_msgno: the first message number to use (the one after the last run's, so
+            stations that remember our old numbers do not take new messages for repeats).
+        on_number: called with each number as it is taken (the driver saves it for the next
+            run).
     """
 
-    def __init__(self, policy: RetryPolicy | None = None, first_msgno: int = 1) -> None:
+    def __init__(
+        self,
+        policy: RetryPolicy | None = None,
+        first_msgno: int = 1,
+        on_number: Callable[[int], None] | None = None,
+    ) -> None:
         self.policy = policy or RetryPolicy()
         self._numbers = itertools.count(max(1, first_msgno % _MSGNO_LIMIT))
+        self._on_number = on_number
         self._conversations: dict[tuple[str, str], _Conversation] = {}
         self.given_up: list[GiveUp] = []
         #: Counters the driver exports: acks received, re-sends, parts dropped.
@@ -112,6 +120,8 @@ class Messenger:
         if number >= _MSGNO_LIMIT:
             self._numbers = itertools.count(2)
             number = 1
+        if self._on_number is not None:
+            self._on_number(number)
         return str(number)
 
     def send(self, local: str, remote: str, text: str, now: float) -> list[Transmission]:

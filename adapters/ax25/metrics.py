@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import Counter, Gauge
 
 from gateway.metrics import register_detail
@@ -29,6 +31,7 @@ register_detail("ax25", "aprs", APRS, "event")
 register_detail("ax25", "tnc_connected", TNC_CONNECTED)
 
 
+@cache
 def aprs(event: str) -> Counter:
     """The ``gateway_ax25_aprs_total`` child for ``event``."""
     return APRS.labels(event=event)
