@@ -21,7 +21,9 @@ import pytest
 from adapters.ax25 import aprs
 from adapters.ax25.adapter import Ax25Adapter
 from adapters.ax25.frame import Callsign, Frame, FrameType
+from adapters.ax25.kiss import encode_data
 from consumers.radio import HELP, RadioBot
+from gateway import metrics as gateway_metrics
 from gateway.routing import CallsignRouter, ProtocolTypeRouter
 from tests.integration.ax25.conftest import new_run_dir, require_direwolf
 from tests.integration.ax25.direwolf import DirewolfPair
@@ -285,3 +287,25 @@ async def test_status_and_metrics_show_the_ax25_adapter(
         assert "gateway_ax25_tnc_connected 1.0" in metrics
     finally:
         server.stop()
+
+
+async def test_malformed_frames_over_the_air_are_dropped_and_the_link_stays_up(
+    direwolf: DirewolfPair, operator: KissOperator
+) -> None:
+    def dropped() -> float:
+        return gateway_metrics.snapshot().get("ax25.dropped", {}).get("frame", 0.0)
+
+    before = dropped()
+    async with gateway(f"tcp://127.0.0.1:{direwolf.a.kiss_port}"):
+        # Direwolf transmits and passes on whatever a KISS client gives it, FCS made good:
+        # a lower-case callsign, bytes that are not AX.25, an unknown U-frame control octet.
+        for payload in (
+            bytes.fromhex("c2 9e a8 40 40 40 e2 9c 60 86 82 98 98 63 03 f0") + b"bad call",
+            bytes(range(1, 30)),
+            bytes.fromhex("84 9e a8 40 40 40 e2 9c 60 86 82 98 98 63 0b"),
+        ):
+            operator.sock.sendall(encode_data(payload))
+        operator.send_ui("N0CALL-12", "BOT-1", b"still fine?\r")
+        reply = await expect(operator, from_bot_to_station(Callsign("N0CALL", 12)))
+        assert reply.info == b"echo: still fine?\r"
+        assert dropped() == before + 3
