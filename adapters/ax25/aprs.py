@@ -101,14 +101,24 @@ def parse(info: bytes) -> AprsPacket | None:
         raise AprsError("APRS message has an empty addressee")
     # Strip the line end some terminals append; APRS text itself never ends in CR/LF.
     body = info[11:].rstrip(b"\r\n").decode("utf-8", "replace")
-    acked = _ACK.fullmatch(body)
-    if acked:
-        kind, msgno = acked.groups()
-        return (AprsAck if kind == "ack" else AprsReject)(addressee, msgno)
-    match = _TEXT.fullmatch(body)
-    assert match is not None  # the pattern matches any string
-    text, msgno, reply_ack = match.groups()
-    return AprsMessage(addressee, text, msgno, reply_ack)
+    if body[:3] in ("ack", "rej"):
+        acked = _ACK.fullmatch(body)
+        if acked:
+            kind, msgno = acked.groups()
+            return (AprsAck if kind == "ack" else AprsReject)(addressee, msgno)
+    # The message number is what follows the last "{" when it has the {MM or {MM}AA form
+    # (the same as _TEXT.fullmatch, without running a regex over the whole text).
+    brace = body.rfind("{")
+    if brace >= 0:
+        msgno, close, reply_ack = body[brace + 1 :].partition("}")
+        if _is_number(msgno, 1) and (not close or _is_number(reply_ack, 0)):
+            return AprsMessage(addressee, body[:brace], msgno, reply_ack if close else None)
+    return AprsMessage(addressee, body)
+
+
+def _is_number(text: str, shortest: int) -> bool:
+    # 1-5 (or 0-5) ASCII letters and digits, as _MSGNO.
+    return shortest <= len(text) <= 5 and (not text or (text.isascii() and text.isalnum()))
 
 
 def _addressee_field(addressee: str) -> bytes:

@@ -240,13 +240,19 @@ def decode_frame(data: bytes) -> Frame:
             a bad address).
     """
     data = bytes(data)
-    end = _address_end(data)
+    # Most frames have no digipeaters: the source's octet ends the address field.
+    no_path = len(data) > 14 and data[13] & 1 and not data[6] & 1
+    end = 14 if no_path else _address_end(data)
     if len(data) <= end:
         raise FrameError(f"frame of {len(data)} bytes has addresses but no control field")
     destination = _decode_call(data[0:7])
     source = _decode_call(data[7:14])
-    path = tuple(
-        Hop(_decode_call(data[i : i + 7]), bool(data[i + 6] & 0x80)) for i in range(14, end, 7)
+    path = (
+        tuple(
+            Hop(_decode_call(data[i : i + 7]), bool(data[i + 6] & 0x80)) for i in range(14, end, 7)
+        )
+        if end > 14
+        else ()
     )
     dest_c = bool(data[6] & 0x80)
     src_c = bool(data[13] & 0x80)

@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.ax25.aprs import (
+    _TEXT,  # the grammar the fast path must agree with
     MAX_TEXT,
     AprsAck,
     AprsError,
@@ -115,3 +116,13 @@ def test_any_info_parses_or_raises_aprs_error(info: bytes) -> None:
         parse(info)
     except AprsError:
         pass
+
+
+@given(st.text(alphabet="ab{}1Z-~ ", max_size=30))
+def test_message_number_split_agrees_with_the_grammar(body: str) -> None:
+    # The fast split must give exactly what the grammar's regex (_TEXT) gives.
+    parsed = parse(b":BOT-1    :" + body.encode())
+    match = _TEXT.fullmatch(body)
+    assert match is not None
+    if isinstance(parsed, AprsMessage):
+        assert (parsed.text, parsed.msgno, parsed.reply_ack) == match.groups()
