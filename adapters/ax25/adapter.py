@@ -98,12 +98,19 @@ class Ax25Adapter(Adapter):
                 "no CallsignRouter under 'ax25' in the application: every scope "
                 "goes to the 'ax25' application as it is"
             )
-        elif routed - ours:
-            logger.warning(
-                "CallsignRouter routes %s but AX25_CALLSIGN does not include them: "
-                "frames to them are not handled",
-                ", ".join(sorted(routed - ours)),
-            )
+        else:
+            if routed - ours:
+                logger.warning(
+                    "CallsignRouter routes %s but AX25_CALLSIGN does not include them: "
+                    "frames to them are not handled",
+                    ", ".join(sorted(routed - ours)),
+                )
+            if ours - routed:
+                logger.warning(
+                    "AX25_CALLSIGN includes %s but the CallsignRouter has no route for them: "
+                    "their messages are acked, then fail with NoRouteFound; add routes",
+                    ", ".join(sorted(ours - routed)),
+                )
         runtime = ApplicationRuntime(
             application,
             "ax25",
