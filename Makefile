@@ -3,18 +3,20 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint unit bench services venv deps dev-deps migrate clean
+.PHONY: run test lint unit bench services venv deps dev-deps migrate lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# Both requirement files are locks with hashes (pip then checks every download against them);
+# the dev file is installed together with the runtime one, never alone.
 $(VENV)/.deps: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
 	touch $@
 
 $(VENV)/.dev-deps: requirements-dev.txt requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt -r requirements-dev.txt
 	touch $@ $(VENV)/.deps
 
 venv: $(BIN)/python
@@ -38,7 +40,7 @@ services:
 
 lint: dev-deps
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check gateway adapters consumers project tests bench
+	$(BIN)/ruff format --check gateway adapters consumers project examples tests bench
 	DEBUG=1 $(BIN)/mypy
 
 unit: dev-deps
@@ -47,6 +49,19 @@ unit: dev-deps
 ## make bench: benchmarks side by side with the reference systems (see docs/performance.md).
 bench: dev-deps services
 	bash bench/run.sh
+
+## make lock: requirements.in -> requirements.txt and requirements-dev.in -> requirements-dev.txt,
+## pinned with hashes. Add a dependency: one line in the .in file, then `make lock`. Pins already
+## in the lock are kept; `make lock LOCK_ARGS=--upgrade` (or --upgrade-package NAME) moves them.
+## Resolved against PyPI alone (local pip configuration ignored), so the hashes are the ones
+## Heroku and Docker download.
+LOCK_ARGS ?=
+PIP_COMPILE = env -u PIP_FIND_LINKS -u PIP_EXTRA_INDEX_URL -u PIP_INDEX_URL PIP_CONFIG_FILE=/dev/null \
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: dev-deps
+	$(PIP_COMPILE) --output-file requirements.txt requirements.in
+	$(PIP_COMPILE) --output-file requirements-dev.txt requirements-dev.in
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

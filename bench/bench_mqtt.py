@@ -163,9 +163,9 @@ def receive_ours(port: int, root: str, qos: int, total: int, out: Path) -> None:
     from adapters.mqtt.config import parse_url
     from gateway.consumer import AsyncConsumer
     from gateway.exceptions import StopConsumer
+    from gateway.mqtt.routing import TopicRouter, topic
     from gateway.routing import ProtocolTypeRouter
     from gateway.shutdown import new_event_loop
-    from gateway.topic_routing import TopicRouter, topic
 
     meter = Meter(total, out)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from adapters.mqtt.consumer import AsyncMqttConsumer
 from consumers.models import DeviceMessage
 from gateway.db import database_sync_to_async
+from gateway.mqtt.consumer import AsyncMqttConsumer
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from consumers.devices import DeviceConsumer
 from consumers.radio import RadioBot
 from gateway.ax25.routing import normalize_callsign
 from gateway.exceptions import ConfigurationError
-from gateway.topic_routing import topic
+from gateway.mqtt.routing import topic
 
 #: WebSocket paths (the web adapter): the chat page's socket.
 websocket_urlpatterns = [

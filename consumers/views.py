@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hmac
+import logging
 import os
 import time
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from adapters.web.status import RateTracker, status_snapshot
 from gateway import metrics as gateway_metrics
 from gateway.server import known_adapters
+from gateway.status import RateTracker, status_snapshot
+
+logger = logging.getLogger(__name__)
 
 _STARTED = time.time()
 # One tracker per process: every poller sees the rate over the same recent window.
@@ -47,5 +51,32 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 
 
 async def metrics(request: HttpRequest) -> HttpResponse:
-    """Every metric of this process in Prometheus' text format."""
+    """Every metric of this process in Prometheus' text format, for whoever may read them.
+
+    With METRICS_TOKEN set, only a request carrying ``Authorization: Bearer <METRICS_TOKEN>``
+    gets them (401 otherwise); without it they are open while DEBUG is on and hidden (404)
+    when it is off, so a deployment never publishes them by accident.
+    """
+    token = settings.METRICS_TOKEN
+    if not token:
+        if not settings.DEBUG:
+            raise Http404("/metrics is off: set METRICS_TOKEN to scrape it")
+    elif not _bearer_matches(authorization := request.headers.get("Authorization", ""), token):
+        if authorization:
+            # A scraper with a stale token, worth saying; bare requests (scanners) are not.
+            logger.warning("/metrics: refused a request whose bearer token does not match")
+        return HttpResponse(
+            "/metrics needs the header Authorization: Bearer <METRICS_TOKEN>\n",
+            status=401,
+            content_type="text/plain; charset=utf-8",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+
+
+def _bearer_matches(header: str, token: str) -> bool:
+    scheme, _, credentials = header.partition(" ")
+    # Compared in constant time: the token is a password.
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        credentials.strip().encode(), token.encode()
+    )

@@ -18,18 +18,15 @@ from typing import Any, ClassVar, TypeVar
 from django.utils.module_loading import import_string
 
 from gateway import metrics
+from gateway.clock import Clock, LoopClock, wait_until
 from gateway.exceptions import ConfigurationError
-from gateway.routing import as_application
-from gateway.runtime import ASGIApp
+from gateway.types import ASGIApp
 
 logger = logging.getLogger(__name__)
 
 #: Extra seconds the supervisor waits after ``shutdown_timeout`` for adapters to finish
 #: their own graceful shutdown (which cancels leftovers at ``shutdown_timeout``).
 SHUTDOWN_MARGIN = 2.0
-
-#: The application served when settings.ASGI_APPLICATION is not set.
-DEFAULT_APPLICATION = "project.asgi.application"
 
 _registry: dict[str, type[Adapter]] = {}
 
@@ -117,28 +114,13 @@ def get_adapter_class(name: str, settings: Any) -> type[Adapter]:
     return target
 
 
-def load_application(settings: Any) -> ASGIApp:
-    """Import the application named by ``settings.ASGI_APPLICATION`` (default
-    ``project.asgi.application``); a consumer class is taken as ``Consumer.as_asgi()``.
-
-    Raises:
-        ConfigurationError: the dotted path cannot be imported; the message says what to set.
-    """
-    dotted = getattr(settings, "ASGI_APPLICATION", None) or DEFAULT_APPLICATION
-    try:
-        return as_application(import_string(dotted))
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"cannot import the ASGI application {dotted!r} ({exc}): set ASGI_APPLICATION to "
-            "the dotted path of your application, e.g. project.asgi.application"
-        ) from exc
-
-
 async def run_adapters(
     adapters: Mapping[str, Adapter],
     application: ASGIApp,
     stop: asyncio.Event,
     shutdown_timeout: float,
+    *,
+    clock: Clock | None = None,
 ) -> list[str]:
     """Run adapters concurrently until ``stop`` is set or one of them fails.
 
@@ -151,6 +133,7 @@ async def run_adapters(
         stop: set it to shut down; the supervisor also sets it when an adapter fails.
         shutdown_timeout: after ``stop``, how long adapters get before they are cancelled
             (plus :data:`SHUTDOWN_MARGIN`).
+        clock: what that deadline is measured on (None: the running loop's).
 
     Returns:
         The names of the adapters that failed (empty after a clean shutdown).
@@ -173,9 +156,12 @@ async def run_adapters(
             for task in done - {stop_waiter}:
                 failed += _failure(tasks[task], task, stop)
         if pending:
-            done, pending = await asyncio.wait(pending, timeout=shutdown_timeout + SHUTDOWN_MARGIN)
-            for task in done:
+            clock = clock or LoopClock()
+            deadline = clock.time() + shutdown_timeout + SHUTDOWN_MARGIN
+            still = await wait_until(clock, pending, deadline)
+            for task in pending - still:
                 failed += _failure(tasks[task], task, stop)
+            pending = still
         if pending:
             logger.warning(
                 "adapter(s) %s did not stop within %.1fs: cancelling",

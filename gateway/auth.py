@@ -27,8 +27,8 @@ from django.utils.functional import LazyObject
 from gateway.db import database_sync_to_async
 from gateway.exceptions import ConfigurationError
 from gateway.middleware import BaseMiddleware
-from gateway.routing import Receive, Scope, Send
 from gateway.sessions import CookieMiddleware, SessionMiddleware
+from gateway.types import Receive, Scope, Send
 
 __all__ = [
     "AuthMiddleware",
@@ -187,7 +187,9 @@ _login_in_thread = database_sync_to_async(_login_sync)
 _logout_in_thread = database_sync_to_async(_logout_sync)
 
 
-class UserLazyObject(LazyObject):
+# django-stubs 6 (the lock's) makes LazyObject generic, 5 did not, and Django's own class is not
+# subscriptable: the ignore holds for both stubs, so mypy passes before and after an upgrade.
+class UserLazyObject(LazyObject):  # type: ignore[type-arg,unused-ignore]
     """``scope["user"]`` before AuthMiddleware resolved it; using it then is an error."""
 
     def _setup(self) -> None:

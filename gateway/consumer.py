@@ -25,15 +25,10 @@ from asgiref.sync import async_to_sync, markcoroutinefunction
 from gateway.db import database_sync_to_async
 from gateway.exceptions import ConfigurationError, StopConsumer, UnknownEventType
 from gateway.layers import DEFAULT_CHANNEL_LAYER, get_channel_layer
+from gateway.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.utils import Poller, await_many_dispatch, name_that_thing
 
 logger = logging.getLogger(__name__)
-
-Message = dict[str, Any]
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def get_handler_name(message: Mapping[str, Any]) -> str:

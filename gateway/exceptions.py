@@ -5,7 +5,8 @@
     GatewayError
     ├── ConfigurationError (also ValueError)      settings or arguments are wrong: fix the config
     │   ├── InvalidChannelLayerError               CHANNEL_LAYERS names a backend that can't be used
-    │   └── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
+    │   ├── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
+    │   └── UnsupportedDependency (also ImportError)  a pinned library whose privates we use changed
     ├── ChannelFull                                a channel is full: the message was not sent
     ├── ChannelLayerUnavailable (also ConnectionError)  the layer's server stayed unreachable
     ├── MessageTooLarge                            a message is larger than the layer accepts
@@ -45,6 +46,11 @@ class InvalidChannelLayerError(ConfigurationError):
 
 class AdapterNotConfigured(ConfigurationError):
     """An adapter cannot run because its settings (broker, token, TNC) are missing."""
+
+
+class UnsupportedDependency(ConfigurationError, ImportError):
+    """A library whose private internals a module uses is not the version that module supports
+    (gateway/versions.py); the message names both versions and what to do."""
 
 
 class ChannelFull(GatewayError):

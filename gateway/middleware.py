@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.routing import ASGIApp, Receive, Scope, Send, as_application
+from gateway.applications import as_application
+from gateway.types import ASGIApp, Receive, Scope, Send
 
 
 class BaseMiddleware:

@@ -14,83 +14,38 @@ Anywhere an application is expected, a consumer class may be given directly: a c
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from django.urls import URLPattern, URLResolver, path, re_path
 from django.urls.resolvers import RegexPattern, RoutePattern
 
+from gateway.applications import as_application, get_default_application
+from gateway.ax25.routing import CallsignRouter
 from gateway.exceptions import ConfigurationError, NoRouteFound
+from gateway.mqtt.routing import TopicRouter, topic
+from gateway.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
+    "CallsignRouter",
     "ChannelNameRouter",
     "ProtocolTypeRouter",
+    "TopicRouter",
     "URLRouter",
     "as_application",
     "get_default_application",
     "path",
     "re_path",
+    "topic",
     "url",
 ]
 
 logger = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[Any]]
-
 #: The seed code (Channels 1 style) writes ``url(r"^chat/$", Consumer)``: a regex route.
 url = re_path
-
-
-def as_application(app: Any) -> ASGIApp:
-    """Return the ASGI application to run for ``app``.
-
-    A consumer class (any class with an ``as_asgi`` classmethod) becomes ``app.as_asgi()``; any
-    other object is returned unchanged and must already be an ASGI 3 application.
-
-    Args:
-        app: an ASGI application or a consumer class.
-
-    Returns:
-        A single-callable ASGI application.
-    """
-    if inspect.isclass(app) and inspect.ismethod(getattr(app, "as_asgi", None)):
-        return cast(ASGIApp, app.as_asgi())  # type: ignore[attr-defined]
-    return cast(ASGIApp, app)
-
-
-def get_default_application() -> ASGIApp:
-    """Import and return the application named by ``settings.ASGI_APPLICATION``.
-
-    Raises:
-        ConfigurationError: the setting is missing or does not name an importable object.
-    """
-    from django.conf import settings
-
-    dotted = getattr(settings, "ASGI_APPLICATION", None)
-    if not dotted or "." not in dotted:
-        raise ConfigurationError(
-            f"set ASGI_APPLICATION to the dotted path of your application, got {dotted!r}"
-        )
-    module_name, _, attribute = dotted.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigurationError(
-            f"cannot import {module_name!r} named by ASGI_APPLICATION: {exc}"
-        ) from exc
-    try:
-        return as_application(getattr(module, attribute))
-    except AttributeError as exc:
-        raise ConfigurationError(
-            f"module {module_name!r} has no {attribute!r} (from ASGI_APPLICATION={dotted!r})"
-        ) from exc
 
 
 class _MappingRouter:
@@ -312,7 +267,3 @@ class ChannelNameRouter(_MappingRouter):
                 "use it only for 'channel' scopes (the runworker command makes them)"
             )
         return await self._application_for(scope["channel"])(scope, receive, send)
-
-
-from gateway.ax25.routing import CallsignRouter  # noqa: E402, F401
-from gateway.topic_routing import TopicRouter, topic  # noqa: E402, F401

@@ -5,6 +5,7 @@ docs/runtime-contract.md documents these names. They live in small modules by co
 - :mod:`gateway.runtime`: :class:`ApplicationRuntime` and :class:`ScopeHandle` (one
   application instance per scope, queues, "handled" futures, idle timeouts, shutdown), and
   :class:`ScopeSpec` for :meth:`ApplicationRuntime.deliver_by_key`.
+- :mod:`gateway.applications`: :func:`load_application`, the one application loader.
 - :mod:`gateway.adapter`: the :class:`Adapter` base class, the registry and
   :func:`run_adapters`, the supervisor behind ``manage.py runadapter``.
 - :mod:`gateway.shutdown`: SIGTERM/SIGINT handling and the uvloop-aware event loop runner.
@@ -16,10 +17,10 @@ from gateway.adapter import (
     Adapter,
     get_adapter_class,
     known_adapters,
-    load_application,
     register_adapter,
     run_adapters,
 )
+from gateway.applications import load_application
 from gateway.runtime import ApplicationRuntime, ScopeHandle, ScopeSpec, describe_scope
 from gateway.shutdown import ShutdownSignals, new_event_loop, run_until_signalled
 

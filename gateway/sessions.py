@@ -26,9 +26,10 @@ from django.utils.encoding import force_str
 from django.utils.functional import LazyObject
 from django.utils.http import http_date
 
+from gateway.applications import as_application
 from gateway.db import database_sync_to_async
 from gateway.exceptions import ConfigurationError
-from gateway.routing import ASGIApp, Receive, Scope, Send, as_application
+from gateway.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 

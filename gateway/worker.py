@@ -11,22 +11,30 @@ only once the previous one is handled, so unhandled messages stay in the layer. 
 channels run concurrently. Unlike Channels, a message without a "type" is logged and dropped
 instead of ending the worker, and an instance that raised is replaced by a new one for the next
 message (the runtime logged the error).
+
+Messages go to their channel's scope with the runtime's ``deliver_by_key_wait``: the runtime
+opens the scope when there is none and gives a message whose instance ended before taking it
+to a new instance (at most :data:`ATTEMPTS`; then it is dropped, logged and counted in
+``gateway_events_dropped_total{protocol="channel",reason="scope_closed"}``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import Iterable
 from typing import Any
 
-from gateway.exceptions import LocalProtocolError, ScopeClosed
-from gateway.runtime import ApplicationRuntime, ASGIApp, Message, ScopeHandle
+from gateway.exceptions import LocalProtocolError
+from gateway.runtime import ApplicationRuntime, ScopeSpec
+from gateway.types import ASGIApp, Message
 
 logger = logging.getLogger(__name__)
 
 PROTOCOL = "channel"
-#: How many instances in a row may end before taking a message until it is dropped.
+#: How many instances may end before taking a message until it is dropped.
 ATTEMPTS = 3
 
 
@@ -65,6 +73,9 @@ class Worker:
         self.channel_layer = channel_layer
         self.shutdown_timeout = shutdown_timeout
         self.runtime: ApplicationRuntime | None = None
+        self._openers = {
+            channel: functools.partial(self._opener, channel) for channel in self.channels
+        }
 
     async def run(self, stop: asyncio.Event) -> None:
         """Receive and dispatch until ``stop`` is set, then let handlers finish and return.
@@ -79,6 +90,7 @@ class Worker:
             queue_size=1,
             max_in_flight=len(self.channels),
             shutdown_timeout=self.shutdown_timeout,
+            max_attempts=ATTEMPTS,
         )
         listeners = [
             asyncio.create_task(self._listen(channel), name=f"worker listener {channel}")
@@ -120,30 +132,12 @@ class Worker:
         Waiting keeps the messages not yet handled in the layer (where another worker process
         can take them) instead of in this process's memory.
         """
-        for _attempt in range(ATTEMPTS):
-            handle = await self._handle_for(channel)
-            try:
-                await (await handle.deliver(message))
-            except ScopeClosed:
-                # The instance ended before taking the message: a fresh one gets it.
-                continue
-            except Exception:
-                # The handler raised: the runtime logged it with the scope and traceback, and
-                # the next message goes to a new instance. Redelivering would loop forever.
-                return
-            return
-        logger.error(
-            "worker: dropped a %r message on channel %r: %d instances ended before taking it",
-            message["type"],
-            channel,
-            ATTEMPTS,
-        )
-
-    async def _handle_for(self, channel: str) -> ScopeHandle:
         assert self.runtime is not None
-        handle = self.runtime.get(channel)
-        if handle is None:
-            handle = await self.runtime.open_scope(
-                channel, {"type": PROTOCOL, "channel": channel}, _no_send, idle_timeout=None
-            )
-        return handle
+        handled = await self.runtime.deliver_by_key_wait(channel, message, self._openers[channel])
+        # A handler that raised, or a message dropped after ATTEMPTS instances: the runtime
+        # logged it; the next message goes to a new instance. Redelivering would loop forever.
+        with contextlib.suppress(Exception):
+            await handled
+
+    def _opener(self, channel: str) -> ScopeSpec:
+        return ScopeSpec({"type": PROTOCOL, "channel": channel}, _no_send, idle_timeout=None)

@@ -14,9 +14,9 @@ from consumers.routing import (  # noqa: E402
     websocket_urlpatterns,
 )
 from gateway.auth import AuthMiddlewareStack  # noqa: E402
+from gateway.mqtt.routing import TopicRouter  # noqa: E402
 from gateway.routing import CallsignRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from gateway.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from gateway.topic_routing import TopicRouter  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

@@ -1,4 +1,8 @@
-"""The Celery application: background work for the consumers (`celery -A project worker`)."""
+"""The Celery application: background work for the consumers (`celery -A project worker`).
+
+Configured from Django's settings (the ``CELERY_`` names in project/settings.py, which also set
+the TLS options a ``rediss://`` broker needs).
+"""
 
 import os
 

@@ -8,6 +8,8 @@ README.md lists them.
 from __future__ import annotations
 
 import os
+import re
+import ssl
 from pathlib import Path
 
 import dj_database_url
@@ -32,6 +34,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_int(name: str, default: int) -> int:
+    """Read a whole-number environment variable; a bad value stops the start with its name."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number") from None
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -43,8 +56,24 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"
 
+# The app's own host name on Heroku, from dyno metadata (`heroku labs:enable
+# runtime-dyno-metadata`): "my-app-1a2b3c4d5e6f.herokuapp.com". It cannot be derived from the
+# app name (new apps get a random suffix), and ".herokuapp.com" would accept every other Heroku
+# app as Host and as WebSocket Origin, so that one host is trusted and nothing wider.
+HEROKU_APP_DEFAULT_DOMAIN_NAME = os.environ.get("HEROKU_APP_DEFAULT_DOMAIN_NAME", "").strip()
+OWN_HOSTS = [HEROKU_APP_DEFAULT_DOMAIN_NAME.lower()] if HEROKU_APP_DEFAULT_DOMAIN_NAME else []
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+ALLOWED_HOSTS += [host for host in OWN_HOSTS if host not in ALLOWED_HOSTS]
+if ".herokuapp.com" in ALLOWED_HOSTS or "herokuapp.com" in ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS=.herokuapp.com trusts every Heroku app's host and WebSocket Origin: set "
+        "your app's own host name instead, or run `heroku labs:enable runtime-dyno-metadata` "
+        "and leave ALLOWED_HOSTS unset (docs/deploy.md)"
+    )
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+CSRF_TRUSTED_ORIGINS += [
+    f"https://{host}" for host in OWN_HOSTS if f"https://{host}" not in CSRF_TRUSTED_ORIGINS
+]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -92,26 +121,55 @@ DATABASES = {
     "default": dj_database_url.config(
         env="DATABASE_URL",
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
+        conn_max_age=env_int("CONN_MAX_AGE", 0),
+        # Test a reused connection (persistent or from the pool) before handing it out: a
+        # Postgres restart or an idle timeout then costs a reconnect, not an error.
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several adapters and threads write at once; wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_POOL", True
+):
+    # Under ASGI each HTTP request runs its sync code in a thread of its own, so Django's
+    # persistent connections (CONN_MAX_AGE > 0) would leak one per thread; Django's docs say to
+    # pool instead. At most MAX_SIZE per process: Heroku's smallest Postgres plan allows 20
+    # connections for all dynos together.
+    if DATABASES["default"]["CONN_MAX_AGE"] != 0:
+        raise ImproperlyConfigured(
+            "CONN_MAX_AGE and DATABASE_POOL exclude each other: unset CONN_MAX_AGE (the pool "
+            "keeps connections open) or set DATABASE_POOL=0"
+        )
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 1),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 4),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Channel layers, named as in Django Channels. No REDIS_URL: the in-memory layer, which only
 # works inside one process (`runadapter all` runs every adapter in one process for that reason).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Heroku Redis presents a self-signed certificate on rediss:// URLs: "none" accepts it.
+REDIS_SSL_CERT_REQS = os.environ.get("REDIS_SSL_CERT_REQS", "required").strip().lower()
+if REDIS_SSL_CERT_REQS not in {"none", "optional", "required"}:
+    raise ImproperlyConfigured(
+        f"REDIS_SSL_CERT_REQS={REDIS_SSL_CERT_REQS!r}: use none, optional or required"
+    )
+# Put before every key the channel layer and Celery write: deployments (or test runs) sharing
+# one Redis keep apart.
+REDIS_KEY_PREFIX = os.environ.get("REDIS_KEY_PREFIX", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "gateway.layers.redis.RedisChannelLayer",
             "CONFIG": {
                 "hosts": [REDIS_URL],
-                # Heroku Redis presents a self-signed certificate on rediss:// URLs.
-                "ssl_cert_reqs": os.environ.get("REDIS_SSL_CERT_REQS", "required"),
+                "ssl_cert_reqs": REDIS_SSL_CERT_REQS,
+                "prefix": f"{REDIS_KEY_PREFIX}asgi",
             },
         }
     }
@@ -133,11 +191,28 @@ WEB_HOST = os.environ.get("WEB_HOST", "0.0.0.0")
 WEBSOCKET_MAX_MESSAGE_SIZE = int(os.environ.get("WEBSOCKET_MAX_MESSAGE_SIZE", str(64 * 1024)))
 # Compression costs CPU per message and zlib state per connection: off unless asked for.
 WEBSOCKET_PER_MESSAGE_DEFLATE = env_bool("WEBSOCKET_PER_MESSAGE_DEFLATE", False)
+# What a client may send before its request runs (adapters/web/limits.py): over a limit the
+# request gets 414/431 and is closed; headers not complete in time get 408.
+WEB_MAX_HEADER_LINE = int(os.environ.get("WEB_MAX_HEADER_LINE", "8192"))  # bytes per line
+WEB_MAX_HEADERS = int(os.environ.get("WEB_MAX_HEADERS", "100"))
+WEB_MAX_HEADER_BYTES = int(os.environ.get("WEB_MAX_HEADER_BYTES", str(64 * 1024)))
+WEB_HEADER_TIMEOUT = float(os.environ.get("WEB_HEADER_TIMEOUT", "30"))  # seconds; 0: none
+WEB_MAX_CONNECTIONS = int(os.environ.get("WEB_MAX_CONNECTIONS", "10000"))  # per process; 0: none
+# Chat flood control per WebSocket (gateway/flood.py): COUNT/SECONDS windows, empty: no limit;
+# frames dropped after the polite warning before the connection is closed with 1008.
+CHAT_RATE_LIMIT = os.environ.get("CHAT_RATE_LIMIT", "5/2,40/60")
+CHAT_FLOOD_STRIKES = int(os.environ.get("CHAT_FLOOD_STRIKES", "10"))
 
 # MQTT adapter: no MQTT_URL means not configured.
 MQTT_URL = os.environ.get("MQTT_URL", "")
 # The rest is optional (docs/mqtt.md); a query option in MQTT_URL wins over these.
-MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID") or None  # default: gateway-<host>-<slot>
+# Heroku names each dyno ("mqtt.1") and keeps the name across restarts while the hostname
+# changes: the id derived from it ("gateway-mqtt-1", letters, digits and dashes, which every
+# broker accepts) finds the broker's persistent session again.
+DYNO = os.environ.get("DYNO", "")
+MQTT_CLIENT_ID = os.environ.get("MQTT_CLIENT_ID") or (
+    "gateway-" + re.sub(r"[^0-9A-Za-z]", "-", DYNO) if DYNO else None
+)  # None: gateway-<host>-<slot> (adapters/mqtt/identity.py)
 MQTT_SUBSCRIPTIONS = env_list("MQTT_SUBSCRIPTIONS", [])  # on top of the TopicRouter's filters
 MQTT_SHARED_GROUP = os.environ.get("MQTT_SHARED_GROUP") or None  # $share/GROUP/... when set
 MQTT_IDLE_TIMEOUT = os.environ.get("MQTT_IDLE_TIMEOUT", "300")  # seconds; 0: never
@@ -168,10 +243,22 @@ AX25_DEDUPE_SECONDS = os.environ.get("AX25_DEDUPE_SECONDS", "3600")  # repeats r
 AX25_STATE_DIR = os.environ.get("AX25_STATE_DIR", "")  # dedupe + msgno files; default /tmp
 AX25_IDLE_TIMEOUT = os.environ.get("AX25_IDLE_TIMEOUT", "600")  # seconds; 0: never
 
-# Celery: the broker is Redis when there is one.
+# Celery (project/celery.py): the broker is Redis when there is one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (REDIS_URL or False))
+# A basic dyno has 512 MB: two prefork children leave room; raise it on bigger dynos.
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 2)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Heroku sends SIGTERM then SIGKILL 30 s later: a task in progress then is redelivered.
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": REDIS_KEY_PREFIX} if REDIS_KEY_PREFIX else {}
+# Celery refuses a rediss:// URL without a certificate policy: the same one as the layer's.
+_CELERY_TLS = {"ssl_cert_reqs": getattr(ssl, f"CERT_{REDIS_SSL_CERT_REQS.upper()}")}
+_TLS_URL = "rediss://"
+CELERY_BROKER_USE_SSL = _CELERY_TLS if CELERY_BROKER_URL.startswith(_TLS_URL) else False
+CELERY_REDIS_BACKEND_USE_SSL = _CELERY_TLS if CELERY_RESULT_BACKEND.startswith(_TLS_URL) else None
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -179,7 +266,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STORAGES = {
     "staticfiles": {
         "BACKEND": (
@@ -190,8 +277,23 @@ STORAGES = {
     },
 }
 
+# Production defaults when DEBUG is off (`manage.py check --deploy --fail-level WARNING` is
+# clean with them), each overridable by its variable. They assume HTTPS ends at a proxy that
+# sets X-Forwarded-Proto, as Heroku's router does (docs/deploy.md for other hosts).
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# A load balancer's or container's health check speaks plain HTTP to the process itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+
+# /metrics: with METRICS_TOKEN set, only for `Authorization: Bearer <token>` (Prometheus'
+# `authorization` scrape option); without it, open when DEBUG is on and off (404) when not.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
 LOGGING = {
@@ -200,10 +302,13 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
+    "filters": {"client_error": {"()": "project.log_filters.ClientErrorWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django": {"level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
+        # A foreign Host header is the client's doing: one WARNING line, not an ERROR traceback.
+        "django.security.DisallowedHost": {"filters": ["client_error"]},
         "uvicorn.access": {"level": "WARNING"},
         # uvicorn logs every WebSocket connect at INFO; the web adapter logs what matters.
         "uvicorn.error": {"level": os.environ.get("UVICORN_LOG_LEVEL", "WARNING")},

@@ -5,6 +5,7 @@ set -euo pipefail
 
 REDIS_PORT="${REDIS_PORT:-6379}"
 MQTT_PORT="${MQTT_PORT:-1883}"
+PG_PORT="${PG_PORT:-5432}"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 apt_updated=""
@@ -60,6 +61,25 @@ else
     printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$MQTT_PORT" >"$conf"
     /usr/sbin/mosquitto -d -c "$conf"
     wait_for "$MQTT_PORT" mosquitto && log "started mosquitto on 127.0.0.1:$MQTT_PORT"
+fi
+
+# PostgreSQL for the deployment tests (tests/integration/deploy): user postgres, trust auth on
+# 127.0.0.1, as those tests create and drop their own databases. A machine that already runs
+# one is used as it is.
+if answers "$PG_PORT"; then
+    log "postgresql answers on 127.0.0.1:$PG_PORT"
+else
+    apt_install postgresql
+    bindir="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+    pgdir="/tmp/gateway-postgres-$PG_PORT"
+    as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else sudo -u postgres "$@"; fi; }
+    if [ ! -s "$pgdir/data/PG_VERSION" ]; then
+        $SUDO install -d -o postgres -g postgres "$pgdir"
+        as_postgres "$bindir/initdb" -D "$pgdir/data" -U postgres -A trust >/dev/null
+    fi
+    as_postgres "$bindir/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgres.log" -w \
+        -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $pgdir" start >/dev/null
+    wait_for "$PG_PORT" postgresql && log "started postgresql on 127.0.0.1:$PG_PORT"
 fi
 
 # Tools the tests drive directly: Direwolf (the radio operator's station) and headless Chromium.

@@ -1,19 +1,11 @@
 """The MQTT adapter: every IoT device a scope, at-least-once delivery (docs/mqtt.md).
 
-``MqttAdapter`` is imported lazily: gateway.topic_routing uses the pure ``topics`` module of
-this package, and the adapter itself imports gateway.topic_routing.
+What applications use (TopicRouter, topic patterns, AsyncMqttConsumer, the event types) lives
+in :mod:`gateway.mqtt`; this package is the broker connection and the dispatch to scopes.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from adapters.mqtt.adapter import MqttAdapter
 
 __all__ = ["MqttAdapter"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "MqttAdapter":
-        from adapters.mqtt.adapter import MqttAdapter
-
-        return MqttAdapter
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

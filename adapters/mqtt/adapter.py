@@ -17,8 +17,8 @@ from adapters.mqtt.dispatch import Dispatcher
 from adapters.mqtt.driver import MqttDriver
 from adapters.mqtt.identity import choose_client_id
 from gateway.exceptions import AdapterNotConfigured
+from gateway.mqtt.routing import find_topic_router
 from gateway.server import Adapter, ApplicationRuntime, register_adapter
-from gateway.topic_routing import find_topic_router
 
 logger = logging.getLogger(__name__)
 

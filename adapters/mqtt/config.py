@@ -17,8 +17,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from adapters.mqtt.topics import validate_topic_filter
 from gateway.exceptions import ConfigurationError, LocalProtocolError
+from gateway.mqtt.topics import validate_topic_filter
 
 MQTT_V311 = "3.1.1"
 MQTT_V5 = "5"

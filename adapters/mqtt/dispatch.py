@@ -6,26 +6,31 @@ Theory of operation
 The driver calls :meth:`Dispatcher.on_message` (synchronously, from paho's callback) for every
 PUBLISH. The dispatcher finds the message's targets: the scope of the first matching
 TopicRouter route (one per route and distinct set of captured values: one per device) plus the
-scopes that subscribed to a matching filter with ``mqtt.subscribe``. It appends the event to
-each target's :class:`Device` backlog and makes sure a pump task runs for that device.
+scopes that subscribed to a matching filter with ``mqtt.subscribe``. It hands the event to
+each target with the runtime's :meth:`~gateway.runtime.ApplicationRuntime.deliver_by_key`,
+which keeps each device's events in order, opens the device's scope when it has none (its
+first event is ``mqtt.connect``), and gives events an ended instance never took to a new one.
 
-A device's pump feeds its backlog, in order, into the device's scope on the
-:class:`~gateway.runtime.ApplicationRuntime` (opening the scope with ``mqtt.connect`` when
-there is none). ``deliver()`` returns a "handled" future; when it resolves the message's
-:class:`~adapters.mqtt.acks.AckEntry` is marked done and every acknowledgement that is now at
-the head of the :class:`~adapters.mqtt.acks.AckQueue` is sent. So a QoS 1/2 message is
-acknowledged (PUBACK / PUBREC) only after its handler returned, and acknowledgements leave in
-arrival order. A QoS 2 PUBLISH re-sent with a packet id that is still held (handled or being
-handled, no PUBREL yet) is not delivered again, only acknowledged (MQTT 4.3.3).
+``deliver_by_key`` returns a "handled" future; when it resolves, the message's ticket in
+:class:`~adapters.mqtt.acks.MqttAcks` (over the toolkit's :class:`~gateway.acks.OrderedAcks`)
+is completed and every acknowledgement that is now at the head is sent. So a QoS 1/2 message
+is acknowledged (PUBACK / PUBREC) only after its handler returned, and acknowledgements leave
+in arrival order. A QoS 2 PUBLISH re-sent with a packet id that is still held (handled or
+being handled, no PUBREL yet) is not delivered again, only acknowledged (MQTT 4.3.3).
 
 - The handler raised: the runtime logged it; the message is acknowledged anyway (a message
   that always fails must not be redelivered forever). Events queued behind it in that dead
-  instance were never handled (ScopeClosed): they go back to the device's backlog, in order,
-  and reach a new instance.
-- A status message with an "offline" payload is delivered, then the scope is closed with
-  ``mqtt.disconnect`` reason "offline". Idle scopes are closed by the runtime (reason "idle").
-- Back-pressure: at most ``receive_maximum`` messages are between ``on_message`` and
-  "handled"; past it the driver stops reading the socket until half of them are done.
+  instance were never handled: the runtime gives them to a new instance, in order (at most
+  ``max_attempts`` instances per event, then it is dropped, logged and counted, and
+  acknowledged).
+- A status message with an "offline" payload is delivered, then the scope is closed behind
+  it (``close_by_key``) with ``mqtt.disconnect`` reason "offline". Idle scopes are closed by
+  the runtime (reason "idle").
+- Back-pressure: once ``receive_maximum`` QoS 1/2 messages are unacknowledged (MQTT 5's
+  Receive Maximum, enforced here for MQTT 3.1.1 too), or a device's backlog in the runtime
+  reaches ``queue_size`` behind its full scope (QoS 0 floods), the driver stops reading the
+  socket, until the acknowledgements are down to half and that device has handled the message
+  that filled it.
 """
 
 from __future__ import annotations
@@ -33,14 +38,12 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections import deque
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
 from prometheus_client import Counter
 
-from adapters.mqtt.acks import AckEntry, AckQueue
+from adapters.mqtt.acks import MqttAcks, Ticket
 from adapters.mqtt.config import MqttConfig
 from adapters.mqtt.mapping import (
     PublishRequest,
@@ -52,10 +55,11 @@ from adapters.mqtt.mapping import (
     parse_subscription,
     publish_result_event,
 )
-from adapters.mqtt.topics import filter_matches
+from gateway.clock import wait_until
 from gateway.exceptions import LocalProtocolError, ScopeClosed
-from gateway.runtime import ApplicationRuntime, ScopeHandle
-from gateway.topic_routing import TopicRouter
+from gateway.mqtt.routing import TopicRouter
+from gateway.mqtt.topics import filter_matches
+from gateway.runtime import ApplicationRuntime, Opener, ScopeHandle, ScopeSpec
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +74,6 @@ _DROPPED_RETRIES = DROPPED.labels(reason="retries")
 
 #: Topics whose route is remembered (the cache is emptied when it is full).
 ROUTE_CACHE_SIZE = 10000
-#: A message whose scope keeps ending before taking it is given up after this many tries.
-MAX_ATTEMPTS = 3
 
 
 class Link(Protocol):
@@ -90,33 +92,6 @@ class Link(Protocol):
     def pause_reading(self) -> None: ...
 
     def resume_reading(self) -> None: ...
-
-
-class _Item:
-    """One event waiting in a device's backlog."""
-
-    __slots__ = ("attempts", "entry", "event", "offline", "seq")
-
-    def __init__(
-        self, seq: int, event: dict[str, Any], entry: AckEntry | None, offline: bool
-    ) -> None:
-        self.seq = seq
-        self.event = event
-        self.entry = entry
-        self.offline = offline
-        self.attempts = 0
-
-
-@dataclass(eq=False)
-class Device:
-    """A scope key's backlog, its pump task, and the topic its scope was opened for."""
-
-    key: Hashable
-    topic: str
-    backlog: deque[_Item] = field(default_factory=deque)
-    pump: asyncio.Task[None] | None = None
-    wakeup: asyncio.Future[None] | None = None
-    subscriptions: set[str] = field(default_factory=set)
 
 
 class Dispatcher:
@@ -143,23 +118,24 @@ class Dispatcher:
         self.config = config
         self.client_id = client_id
         self.link = link
-        self.acks = AckQueue()
-        self.devices: dict[Hashable, Device] = {}
+        self.acks = MqttAcks(self._send_ack)
+        #: The scope opener of each device seen (it knows the topic the scope opens for).
+        self._openers: dict[Hashable, Opener] = {}
+        #: Filters each device's scope subscribed to with mqtt.subscribe.
+        self._scope_filters: dict[Hashable, set[str]] = {}
         self._dynamic: dict[str, set[Hashable]] = {}
         self._dynamic_qos: dict[str, int] = {}
         self._routes: dict[str, tuple[Hashable, bool] | tuple[()]] = {}
-        self._seq = 0
-        self._in_flight = 0
         self._paused = False
+        self._blocked: Hashable | None = None
         self._resume_at = max(1, config.receive_maximum // 2)
-        self._loop = asyncio.get_running_loop()
         self._offline = frozenset(config.offline_payloads)
         self._closing = False
 
     @property
     def in_flight(self) -> int:
-        """Messages received and not yet handled by every target."""
-        return self._in_flight
+        """QoS 1/2 messages received and not acknowledged yet (what Receive Maximum bounds)."""
+        return len(self.acks)
 
     # -- in: from the driver --------------------------------------------------------------
 
@@ -190,30 +166,39 @@ class Dispatcher:
             _DROPPED_NO_ROUTE.inc()
             self._ack_now(mid, qos)
             return
+        ticket: Ticket | None
         if qos == 2:
-            entry = self.acks.add_qos2(mid, len(targets))
-            if entry is None:
+            ticket = self.acks.add_qos2(mid, len(targets))
+            if ticket is None:
                 # A re-sent copy of a message handled here or being handled: not again.
                 logger.debug("< duplicate QoS 2 message %d on %r: not delivered again", mid, topic)
-                self._flush_acks()
                 return
         else:
-            entry = self.acks.add(mid, qos, len(targets)) if qos else None
+            ticket = self.acks.add(mid, qos, len(targets)) if qos else None
         # The runtime carries plain dicts; the TypedDict is for readers of this module.
         event = cast(dict[str, Any], message_event(topic, payload, qos, retain, dup, properties))
-        for key, offline_status in targets:
-            offline = offline_status and payload in self._offline
-            self._enqueue(key, topic, _Item(self._next_seq(), event, entry, offline))
-        self._in_flight += len(targets)
-        if not self._paused and self._in_flight >= self.config.receive_maximum:
-            self._paused = True
-            self.link.pause_reading()
+        deliver = self.runtime.deliver_by_key
+        for key, status in targets:
+            handled = deliver(key, event, self._opener(key, topic))
+            if ticket is not None:
+                handled.add_done_callback(functools.partial(self._handled, ticket))
+            if status and payload in self._offline:
+                self._went_offline(key, topic)
+            if self._blocked is None and self.runtime.backlog(key) >= self.runtime.queue_size:
+                # This device's scope is full and its backlog too: read nothing more until
+                # the device has caught up with this message.
+                self._blocked = key
+                handled.add_done_callback(self._caught_up)
+                self._pause()
+        if not self._paused and len(self.acks) >= self.config.receive_maximum:
+            self._pause()
 
     def connection_lost(self) -> None:
         """The connection is gone: its acks can no longer be sent (the broker redelivers)."""
         dropped = self.acks.clear()
         if dropped:
             logger.info("connection lost with %d message(s) not acknowledged yet", dropped)
+        self._maybe_resume()
 
     def released(self, mid: int) -> None:
         """The broker sent PUBREL for a QoS 2 message (the driver answered PUBCOMP)."""
@@ -222,10 +207,6 @@ class Dispatcher:
     def session_lost(self) -> None:
         """The broker kept no session for us: it will not send PUBREL for earlier messages."""
         self.acks.forget_qos2()
-
-    def _next_seq(self) -> int:
-        self._seq += 1
-        return self._seq
 
     def _targets(self, topic: str) -> list[tuple[Hashable, bool]]:
         targets: list[tuple[Hashable, bool]] = []
@@ -252,144 +233,70 @@ class Dispatcher:
 
     def _ack_now(self, mid: int, qos: int) -> None:
         if qos:
-            self.acks.add(mid, qos, 0)
-            self._flush_acks()
+            self.acks.add(mid, qos, 0)  # acknowledged in its turn
 
-    def _flush_acks(self) -> None:
-        for mid, qos in self.acks.ready():
-            self.link.ack(mid, qos)
+    def _send_ack(self, mid: int, qos: int) -> None:
+        self.link.ack(mid, qos)
+        if self._paused:
+            self._maybe_resume()
 
-    # -- device backlogs and pumps ----------------------------------------------------------
+    def _handled(self, ticket: Ticket, future: asyncio.Future[None]) -> None:
+        """A delivered message was handled, or never will be: it may be acknowledged."""
+        if future.cancelled() or isinstance(future.exception(), ScopeClosed):
+            if self._closing:
+                return  # not handled before shutdown: no ack, the broker redelivers it
+            # The runtime gave up on it (instances kept ending before taking it): a message
+            # that can never be handled must not come back forever.
+            _DROPPED_RETRIES.inc()
+        self.acks.done(ticket)
+        if self._paused:
+            self._maybe_resume()
 
-    def _enqueue(self, key: Hashable, topic: str, item: _Item) -> None:
-        device = self.devices.get(key)
-        if device is None:
-            device = self.devices[key] = Device(key, topic)
-        device.backlog.append(item)
-        self._wake(device)
+    # -- scopes -----------------------------------------------------------------------------
 
-    def _wake(self, device: Device) -> None:
-        # One long-lived pump per device with an open scope: waking it is cheaper than a task
-        # per burst of messages.
-        if device.pump is None:
-            device.pump = self._loop.create_task(self._pump(device))
-        elif device.wakeup is not None and not device.wakeup.done():
-            device.wakeup.set_result(None)
+    def _opener(self, key: Hashable, topic: str) -> Opener:
+        opener = self._openers.get(key)
+        if opener is None:
+            opener = self._openers[key] = functools.partial(self._open, key, topic)
+        return opener
 
-    async def _pump(self, device: Device) -> None:
-        runtime = self.runtime
-        backlog = device.backlog
-        try:
-            while True:
-                if not backlog:
-                    if self._closing or runtime.get(device.key) is None:
-                        return
-                    device.wakeup = self._loop.create_future()
-                    await device.wakeup
-                    continue
-                item = backlog[0]
-                handle = runtime.get(device.key)
-                if (
-                    item.entry is None
-                    and item.event["type"] != "mqtt.message"
-                    and (handle is None or handle.closed)
-                ):
-                    # A publish result for a scope that has ended: nobody to tell.
-                    backlog.popleft()
-                    continue
-                if handle is None or handle.closed:
-                    handle = await self._scope_for(device)
-                try:
-                    # Most of the time there is room: no coroutine for this message.
-                    handled = handle.deliver_nowait(item.event) or await handle.deliver(item.event)
-                except ScopeClosed:
-                    await handle.wait_closed()
-                    continue
-                backlog.popleft()
-                handled.add_done_callback(functools.partial(self._handled, device, item))
-                if item.offline:
-                    logger.info("%s reported offline: closing its scope", device.topic)
-                    await handle.close(cast(dict[str, Any], disconnect_event("offline")))
-        except Exception:
-            # Opening the scope failed (shutting down): these messages are not acknowledged,
-            # so the broker redelivers them to whoever connects next.
-            logger.exception("cannot deliver to %s: dropping its backlog", device.topic)
-            self._abandon(device)
-        finally:
-            device.pump = None
-            device.wakeup = None
-            if not backlog and runtime.get(device.key) is None:
-                self.devices.pop(device.key, None)
-
-    async def _scope_for(self, device: Device) -> ScopeHandle:
-        handle = self.runtime.get(device.key)
-        if handle is not None and handle.closed:
-            await handle.wait_closed()
-            handle = self.runtime.get(device.key)
-        if handle is not None:
-            return handle
-        scope = build_scope(device.topic, self.client_id, self.config.broker, self.config.protocol)
-        handle = await self.runtime.open_scope(
-            device.key,
-            scope,
-            self._sender(device.key),
+    def _open(self, key: Hashable, topic: str) -> ScopeSpec:
+        """How to open a device's scope (the runtime calls it when the key has none)."""
+        # Known again if it was re-opened for events a closed instance never took.
+        self._openers.setdefault(key, functools.partial(self._open, key, topic))
+        config = self.config
+        return ScopeSpec(
+            scope=build_scope(topic, self.client_id, config.broker, config.protocol),
+            send=self._sender(key),
             on_close=self._scope_closed,
             close_event=cast(dict[str, Any], disconnect_event("idle")),
+            initial_events=[connect_event(topic, self.client_id, False)],
         )
-        await handle.deliver(connect_event(device.topic, self.client_id, False))
-        return handle
 
-    def _handled(self, device: Device, item: _Item, future: asyncio.Future[None]) -> None:
-        """A delivered event was handled (or never will be): ack, or retry in a new scope."""
-        error = future.exception() if not future.cancelled() else None
-        if isinstance(error, ScopeClosed) and not self._closing:
-            item.attempts += 1
-            if item.attempts < MAX_ATTEMPTS:
-                # Never taken by the instance that ended: give it to the next one, in order.
-                backlog = device.backlog
-                backlog.append(item)
-                if len(backlog) > 1:
-                    ordered = sorted(backlog, key=lambda queued: queued.seq)
-                    backlog.clear()
-                    backlog.extend(ordered)
-                self.devices.setdefault(device.key, device)
-                self._wake(device)
-                return
-            logger.warning(
-                "giving up on a message for %s after %d tries", device.topic, MAX_ATTEMPTS
-            )
-            _DROPPED_RETRIES.inc()
-        self._done(item)
-
-    def _done(self, item: _Item) -> None:
-        if item.event.get("type") != "mqtt.message":
-            return
-        self._in_flight -= 1
-        if item.entry is not None:
-            self.acks.done(item.entry)
-            # An entry of a lost connection may still release a QoS 2 copy re-sent since.
-            if item.entry.generation == self.acks.generation or item.entry.qos == 2:
-                self._flush_acks()
-        if self._paused and self._in_flight <= self._resume_at:
-            self._paused = False
-            self.link.resume_reading()
-
-    def _abandon(self, device: Device) -> None:
-        while device.backlog:
-            item = device.backlog.popleft()
-            if item.event.get("type") == "mqtt.message":
-                self._in_flight -= 1
+    def _went_offline(self, key: Hashable, topic: str) -> None:
+        logger.info("%s reported offline: closing its scope", topic)
+        # Behind the status message: the instance takes it, then mqtt.disconnect "offline",
+        # then ends (an application that goes on is cancelled after the close grace).
+        self.runtime.close_by_key(key, cast(dict[str, Any], disconnect_event("offline")))
 
     async def _scope_closed(self, handle: ScopeHandle, exc: BaseException | None) -> None:
-        device = self.devices.get(handle.key)
-        if device is None:
-            return
-        for topic_filter in list(device.subscriptions):
-            self._drop_subscription(device, topic_filter)
-        if device.pump is not None:
-            self._wake(device)  # so that it ends, or opens a new scope for what is left
-        elif not device.backlog:
-            self.devices.pop(handle.key, None)
+        self._openers.pop(handle.key, None)
+        for topic_filter in list(self._scope_filters.pop(handle.key, ())):
+            self._drop_subscription(handle.key, topic_filter)
+
+    def _pause(self) -> None:
+        if not self._paused:
+            self._paused = True
+            self.link.pause_reading()
+
+    def _caught_up(self, _future: asyncio.Future[None]) -> None:
+        self._blocked = None
+        self._maybe_resume()
+
+    def _maybe_resume(self) -> None:
+        if self._paused and self._blocked is None and len(self.acks) <= self._resume_at:
+            self._paused = False
+            self.link.resume_reading()
 
     # -- out: from the application ----------------------------------------------------------
 
@@ -412,9 +319,9 @@ class Dispatcher:
             self.link.publish(request, lambda mid, error: self._published(key, request, mid, error))
         elif kind == "mqtt.subscribe":
             topic_filter, qos = parse_subscription(message)
-            device = self.devices.get(key)
-            if device is not None and topic_filter not in device.subscriptions:
-                device.subscriptions.add(topic_filter)
+            filters = self._scope_filters.setdefault(key, set())
+            if topic_filter not in filters:
+                filters.add(topic_filter)
                 keys = self._dynamic.setdefault(topic_filter, set())
                 if not keys or qos > self._dynamic_qos[topic_filter]:
                     self._dynamic_qos[topic_filter] = qos
@@ -422,21 +329,20 @@ class Dispatcher:
                 keys.add(key)
         elif kind == "mqtt.unsubscribe":
             topic_filter, _qos = parse_subscription(message)
-            device = self.devices.get(key)
-            if device is not None and topic_filter in device.subscriptions:
-                self._drop_subscription(device, topic_filter)
+            if topic_filter in self._scope_filters.get(key, ()):
+                self._scope_filters[key].discard(topic_filter)
+                self._drop_subscription(key, topic_filter)
         else:
             raise LocalProtocolError(
                 f"an mqtt scope cannot send {kind!r}: send mqtt.publish, mqtt.subscribe or "
                 "mqtt.unsubscribe"
             )
 
-    def _drop_subscription(self, device: Device, topic_filter: str) -> None:
-        device.subscriptions.discard(topic_filter)
+    def _drop_subscription(self, key: Hashable, topic_filter: str) -> None:
         keys = self._dynamic.get(topic_filter)
         if keys is None:
             return
-        keys.discard(device.key)
+        keys.discard(key)
         if not keys:
             del self._dynamic[topic_filter]
             del self._dynamic_qos[topic_filter]
@@ -452,28 +358,25 @@ class Dispatcher:
     ) -> None:
         if error is not None:
             logger.warning("publish to %r failed: %s", request.topic, error)
-        device = self.devices.get(key)
         handle = self.runtime.get(key)
-        if device is None or handle is None or handle.closed:
-            return
-        item = _Item(self._next_seq(), publish_result_event(request, mid, error), None, False)
-        device.backlog.append(item)
-        self._wake(device)
+        opener = self._openers.get(key)
+        if handle is None or handle.closed or opener is None:
+            return  # the scope has ended: nobody to tell
+        self.runtime.deliver_by_key(key, publish_result_event(request, mid, error), opener)
 
     # -- shutdown -----------------------------------------------------------------------------
 
     async def close(self) -> None:
         """Close every scope with ``mqtt.disconnect`` reason "shutdown", then the runtime."""
         self._closing = True
-        for device in self.devices.values():
-            if device.pump is not None:
-                device.pump.cancel()
-        handles = [h for h in (self.runtime.get(key) for key in list(self.devices)) if h]
+        handles = [h for h in (self.runtime.get(key) for key in list(self._openers)) if h]
         if handles:
             # A fresh event per scope: consumers may keep or change what they receive.
             closes = [h.close(cast(dict[str, Any], disconnect_event("shutdown"))) for h in handles]
-            await asyncio.wait(
+            clock = self.runtime.clock
+            await wait_until(
+                clock,
                 [asyncio.ensure_future(close) for close in closes],
-                timeout=self.runtime.shutdown_timeout,
+                clock.time() + self.runtime.shutdown_timeout,
             )
         await self.runtime.shutdown()

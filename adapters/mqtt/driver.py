@@ -7,295 +7,46 @@ socket, and a ``call_later`` timer runs ``loop_misc()`` (keepalive PINGREQs) eve
 
 The driver owns the connection: connect, subscribe (again after every reconnect: MQTT 3.1.1
 brokers forget the subscriptions of clean sessions, and resubscribing is harmless otherwise),
-reconnect with capped exponential backoff and jitter, acknowledgements (``manual_ack=True``:
-paho never acks by itself), publishes with their outcome, and read pausing for back-pressure.
-It implements :class:`adapters.mqtt.dispatch.Link`.
+reconnect with the shared :class:`~gateway.backoff.Backoff` (capped exponential, jitter, one
+WARNING per outage), acknowledgements (``manual_ack=True``: paho never acks by itself),
+publishes with their outcome, and read pausing for back-pressure.
+It implements :class:`adapters.mqtt.dispatch.Link`. Every paho private it needs is in
+:mod:`adapters.mqtt.paho_compat`; the packets it writes itself come from
+:mod:`adapters.mqtt.packets`.
 
 paho opens the connection in ``client.reconnect()``, blocking: name lookup, TCP connect and
 TLS handshake, each bounded by its ``connect_timeout`` (5 s). Here that part runs in a worker
-thread (:meth:`FastClient.open_socket`) and ``reconnect()`` gets the open socket, so the event
-loop keeps serving while a broker is slow or unreachable.
+thread (``FastClient.open_socket``) and ``reconnect()`` gets the open socket, so the event loop
+keeps serving while a broker is slow or unreachable.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 import ssl
 from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt import _packet
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from adapters.mqtt.config import MQTT_V5, MqttConfig
-from adapters.mqtt.mapping import PublishRequest, property_key
-from adapters.mqtt.topics import shared
+from adapters.mqtt.mapping import PublishRequest
+from adapters.mqtt.packets import PUBACK, PUBCOMP, PUBREC, ack_packet
+from adapters.mqtt.paho_compat import FastClient, close_socket, properties_of, to_properties
+from gateway.backoff import Backoff
+from gateway.mqtt.topics import shared
 
 logger = logging.getLogger(__name__)
 
-#: paho's Properties attribute names ("ContentType") to our event keys ("content_type").
-_PROPERTY_KEYS = {
-    name.replace(" ", ""): property_key(name) for name in Properties(PacketTypes.PUBLISH).names
-}
-_KEY_TO_ATTRIBUTE = {key: attribute for attribute, key in _PROPERTY_KEYS.items()}
 #: Packets read per readable-socket callback at most, so other tasks get their turn.
 READ_BATCH = 256
-#: Bytes asked of the socket per read system call.
-READ_BUFFER = 65536
 MISC_INTERVAL = 1.0
 
-# Fixed headers of PUBACK (type 4), PUBREC (type 5) and PUBCOMP (type 7) with remaining
-# length 2 (the mid).
-_PUBACK = b"\x40\x02"
-_PUBREC = b"\x50\x02"
-_PUBCOMP = b"\x70\x02"
-
 OnMessage = Callable[[str, bytes, int, bool, bool, int, "dict[str, Any] | None"], None]
-
-
-def properties_of(properties: Properties | None) -> dict[str, Any] | None:
-    """paho Properties as a dict with snake_case keys, or None when there are none."""
-    if properties is None:
-        return None
-    present = vars(properties)
-    found = {
-        _PROPERTY_KEYS[name]: value for name, value in present.items() if name in _PROPERTY_KEYS
-    }
-    return found or None
-
-
-def to_properties(packet_type: int, values: dict[str, Any]) -> Properties | None:
-    """Our snake_case dict as paho Properties (MQTT 5 only).
-
-    Raises:
-        ValueError: an unknown property name or a value of the wrong type.
-    """
-    if not values:
-        return None
-    properties = Properties(packet_type)
-    for key, value in values.items():
-        attribute = _KEY_TO_ATTRIBUTE.get(key)
-        if attribute is None:
-            raise ValueError(f"unknown MQTT 5 property {key!r}")
-        setattr(properties, attribute, value)
-    return properties
-
-
-class FastClient(paho.Client):
-    """paho's Client with one shortcut for MQTT 5 PUBLISH packets that carry no properties.
-
-    paho 2.2 builds a ``Properties`` object for every MQTT 5 PUBLISH, which costs about 60 µs
-    (five times the rest of the decoding). Devices rarely send properties, so when the
-    property length is zero we drop that byte and let paho decode the packet the MQTT 3.1.1
-    way, which is otherwise identical (``message.properties`` is then None). This touches
-    paho's private ``_in_packet`` and ``_protocol``: requirements.txt pins paho-mqtt, and
-    tests/unit/mqtt/test_driver.py checks the decoding against paho's own.
-
-    More shortcuts for the per-message path: messages go straight to ``on_message`` (the
-    adapter never uses ``message_callback_add``, so paho's topic matcher has nothing to find);
-    reads come from a 64 KiB buffer (paho asks the socket for 1 byte, then the length bytes,
-    then the body: three system calls per packet otherwise), see :attr:`buffered`; a whole
-    QoS 0/1 PUBLISH without properties found in that buffer is decoded in one pass
-    (:meth:`_take_publish`), everything else by paho; and :meth:`write_batch` collects
-    everything one ``loop_write()`` sends so that the driver sends it with one system call
-    instead of one per packet. Hypothesis tests compare the results with paho's own.
-
-    QoS 2, received: paho 2.2 sends PUBREC as soon as a QoS 2 PUBLISH arrives (even with
-    ``manual_ack``) and hands the message over only on PUBREL, so a crash in between loses it:
-    the broker, holding a PUBREC, re-sends only PUBREL. Here a QoS 2 PUBLISH goes to
-    ``on_message`` on arrival like QoS 0/1, with no PUBREC and nothing kept in paho's
-    ``_in_messages``: the caller sends PUBREC once it has handled the message (MQTT 4.3.3,
-    "Method B"), and a PUBREL goes to :attr:`on_pubrel`, which must answer PUBCOMP.
-    """
-
-    #: Called with the packet id of every PUBREL received; must send PUBCOMP.
-    on_pubrel: Callable[[int], None] | None = None
-    _opened: Any = None
-    _coalesced: bytearray | None = None
-    _rbuf: bytes = b""
-    _rpos: int = 0
-
-    def open_socket(self) -> Any:
-        """Open the connection as ``reconnect()`` would: name lookup, TCP connect and TLS
-        handshake (with paho's host name check). Blocks: call it in a worker thread, then
-        :meth:`reconnect_on`.
-
-        Raises:
-            OSError: the broker cannot be reached or the TLS handshake failed.
-        """
-        return self._create_socket()
-
-    def reconnect_on(self, sock: Any) -> MQTTErrorCode:
-        """``reconnect()`` over a socket from :meth:`open_socket` (does not block)."""
-        self._opened = sock
-        try:
-            return self.reconnect()
-        finally:
-            if self._opened is not None:  # reconnect() failed before taking it
-                self._opened = None
-                sock.close()
-
-    def _create_socket(self) -> Any:
-        sock, self._opened = self._opened, None
-        return sock if sock is not None else super()._create_socket()
-
-    @property
-    def buffered(self) -> bool:
-        """True while bytes read from the socket wait in the buffer: call ``loop_read()``."""
-        return self._rpos < len(self._rbuf)
-
-    def _sock_recv(self, bufsize: int) -> bytes:
-        if self._rpos >= len(self._rbuf):
-            data = super()._sock_recv(READ_BUFFER)
-            if not data:
-                return data  # EOF
-            self._rbuf, self._rpos = data, 0
-        start = self._rpos
-        self._rpos = start + bufsize
-        return self._rbuf[start : start + bufsize]
-
-    def _reset_read_buffer(self) -> None:
-        self._rbuf, self._rpos = b"", 0
-
-    def _packet_read(self) -> MQTTErrorCode:
-        # Between packets, a whole QoS 0/1 PUBLISH without properties may already sit in the
-        # read buffer: decode it in one pass. Anything else goes through paho, whose partial
-        # read state (_in_packet) is only used when it is between packets too.
-        if self._in_packet["command"] == 0 and self._rpos < len(self._rbuf):
-            message = self._take_publish()
-            if message is not None:
-                self._last_bytes_received = paho.time_func()
-                self._handle_on_message(message)
-                return MQTTErrorCode.MQTT_ERR_SUCCESS
-        return super()._packet_read()
-
-    def _take_publish(self) -> paho.MQTTMessage | None:
-        """Decode the PUBLISH at the read position if it is complete and simple, else None."""
-        buf, pos = self._rbuf, self._rpos
-        end = len(buf)
-        header = buf[pos]
-        qos = (header >> 1) & 3
-        if header & 0xF0 != 0x30 or qos == 2:
-            return None  # not a PUBLISH, or QoS 2 (paho keeps state for PUBREL)
-        # MQTT 2.2.3: Remaining Length, 1 to 4 bytes, 7 bits each, low bits first.
-        index, length, shift = pos + 1, 0, 0
-        while True:
-            if index >= end or shift > 21:
-                return None
-            byte = buf[index]
-            index += 1
-            length |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
-        stop = index + length
-        if stop > end or length < 2:
-            return None
-        topic_end = index + 2 + ((buf[index] << 8) | buf[index + 1])
-        if topic_end == index + 2:
-            return None  # empty topic: a topic alias, left to paho
-        cursor = topic_end
-        mid = 0
-        if qos:
-            mid = (buf[cursor] << 8) | buf[cursor + 1] if cursor + 2 <= stop else -1
-            cursor += 2
-        if self._protocol == paho.MQTTv5:
-            if cursor >= stop or buf[cursor] != 0:
-                return None  # properties present: paho decodes them
-            cursor += 1
-        if cursor > stop or mid < 0:
-            return None
-        message = paho.MQTTMessage(mid=mid, topic=buf[index + 2 : topic_end])
-        message.dup = bool(header & 0x08)
-        message.qos = qos
-        message.retain = bool(header & 0x01)
-        message.payload = buf[cursor:stop]
-        message.timestamp = paho.time_func()
-        self._rpos = stop
-        return message
-
-    def write_batch(self) -> bytes:
-        """Run ``loop_write()`` and return the bytes paho wrote, unsent: send them yourself."""
-        self._coalesced = bytearray()
-        try:
-            self.loop_write()
-        finally:
-            data, self._coalesced = self._coalesced, None
-        return bytes(data)
-
-    def _sock_send(self, buf: bytes | bytearray) -> int:
-        if self._coalesced is not None:
-            self._coalesced += buf
-            return len(buf)
-        return super()._sock_send(buf)
-
-    def _sock_close(self) -> None:
-        # paho closes the socket right after writing DISCONNECT: send what was collected first.
-        if self._coalesced and self._sock is not None:
-            with contextlib.suppress(OSError):
-                self._sock.send(self._coalesced)
-            self._coalesced.clear()
-        self._reset_read_buffer()
-        super()._sock_close()
-
-    def _handle_on_message(self, message: paho.MQTTMessage) -> None:
-        on_message = self.on_message
-        if on_message is not None:
-            try:
-                on_message(self, self._userdata, message)
-            except Exception:
-                logger.exception("on_message raised for a message on %r", message.topic)
-
-    def _handle_publish(self) -> MQTTErrorCode:
-        if self._protocol == paho.MQTTv5:
-            packet = self._in_packet["packet"]
-            qos = (self._in_packet["command"] & 0x06) >> 1
-            if len(packet) > 2:
-                topic_length = (packet[0] << 8) | packet[1]
-                offset = 2 + topic_length + (2 if qos else 0)
-                # An empty topic means a topic alias (MQTT 5 only): leave that to paho.
-                if topic_length and offset < len(packet) and packet[offset] == 0:
-                    del packet[offset]
-                    self._protocol = paho.MQTTv311
-                    try:
-                        return self._handle_publish_as_read()
-                    finally:
-                        self._protocol = paho.MQTTv5
-        return self._handle_publish_as_read()
-
-    def _handle_publish_as_read(self) -> MQTTErrorCode:
-        command = self._in_packet["command"]
-        if command & 0x06 != 0x04:
-            return super()._handle_publish()
-        # QoS 2: decoded as paho does, delivered now; PUBREC is the caller's, after handling.
-        result = _packet.decode_publish(command, self._in_packet["packet"], self._protocol)
-        message = paho.MQTTMessage(mid=result.mid, topic=result.topic)
-        message.dup = result.dup
-        message.qos = result.qos
-        message.retain = result.retain
-        message.properties = result.properties
-        message.payload = result.payload
-        message.timestamp = paho.time_func()
-        self._handle_on_message(message)
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
-
-    def _handle_pubrel(self) -> MQTTErrorCode:
-        # MQTT 3.6.2 / MQTT 5 3.6.2: the packet id, then (MQTT 5) an optional reason code
-        # and properties, which say nothing a receiver must act on.
-        packet = self._in_packet["packet"]
-        if len(packet) < 2:
-            return MQTTErrorCode.MQTT_ERR_PROTOCOL
-        mid = (packet[0] << 8) | packet[1]
-        logger.debug("< PUBREL (mid %d)", mid)
-        if self.on_pubrel is not None:
-            self.on_pubrel(mid)
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
 
 
 class MqttDriver:
@@ -402,8 +153,12 @@ class MqttDriver:
         The connection stays open on return, so that the last acknowledgements can still go
         out: call :meth:`close` after the scopes have finished.
         """
-        delay = self.config.reconnect_min
-        outage = False
+        backoff = Backoff(
+            f"MQTT broker {self.config.broker}",
+            logger=logger,
+            initial=self.config.reconnect_min,
+            maximum=self.config.reconnect_max,
+        )
         stopping: asyncio.Task[Any] = self._loop.create_task(stop.wait())
         try:
             while not stop.is_set():
@@ -412,17 +167,11 @@ class MqttDriver:
                 except (OSError, TimeoutError, ConnectionError) as exc:
                     if stop.is_set():
                         break
-                    log = logger.debug if outage else logger.warning
-                    log(
-                        "cannot connect to MQTT broker %s: %s; retrying (backoff up to %.0fs)",
-                        self.config.broker,
-                        exc or type(exc).__name__,
-                        self.config.reconnect_max,
-                    )
-                    outage = True
-                    await asyncio.wait([stopping], timeout=delay * random.uniform(0.8, 1.2))
-                    delay = min(delay * 2, self.config.reconnect_max)
+                    # Some errors have no text (a bare TimeoutError): name their type instead.
+                    reason = exc if str(exc) else ConnectionError(type(exc).__name__)
+                    await backoff.wait(reason, stop=stop)
                     continue
+                backoff.succeeded()
                 logger.info(
                     "connected to MQTT broker %s as %r (MQTT %s, session present: %s)",
                     self.config.broker,
@@ -430,13 +179,10 @@ class MqttDriver:
                     self.config.protocol,
                     self.session_present,
                 )
-                outage = False
-                delay = self.config.reconnect_min
                 assert self._lost is not None
                 await asyncio.wait([self._lost, stopping], return_when=asyncio.FIRST_COMPLETED)
                 if not stop.is_set():
                     logger.warning("connection to MQTT broker %s lost", self.config.broker)
-                    outage = True
         finally:
             stopping.cancel()
 
@@ -481,9 +227,7 @@ class MqttDriver:
         self._close_socket()
 
     def _close_socket(self) -> None:
-        # paho has no public "drop the connection now"; _sock_close() is what its own loop
-        # uses, and it calls our on_socket_close hook.
-        self.client._sock_close()
+        close_socket(self.client)
         self.connected = False
 
     # -- paho callbacks (all on the event loop thread) ------------------------------------------
@@ -664,26 +408,24 @@ class MqttDriver:
     def ack(self, mid: int, qos: int) -> None:
         """Send PUBACK (QoS 1) or PUBREC (QoS 2) for a handled message.
 
-        The packet is built here and queued in the one ordered stream the writer sends
-        (paho keeps no state for these acks: ``manual_ack``, and :class:`FastClient` for
-        QoS 2). MQTT 5 3.4.2.1 / 3.5.2.1 / 3.7.2.1: with reason code Success and no
-        properties, the reason code may be left out, which makes the packets identical to
-        MQTT 3.1.1's.
+        The packet (:func:`~adapters.mqtt.packets.ack_packet`) is queued in the one ordered
+        stream the writer sends (paho keeps no state for these acks: ``manual_ack``, and
+        :class:`~adapters.mqtt.paho_compat.FastClient` for QoS 2).
         """
         if self.connected:
-            self._queue_ack(_PUBACK if qos == 1 else _PUBREC, mid)
+            self._queue_ack(ack_packet(PUBACK if qos == 1 else PUBREC, mid))
 
     def _on_pubrel(self, mid: int) -> None:
         # MQTT 4.3.3: answer PUBREL with PUBCOMP, also for an unknown packet id (a PUBREL
         # re-sent after a reconnect whose PUBCOMP was lost); the message was handled before
         # its PUBREC went out.
-        self._queue_ack(_PUBCOMP, mid)
+        self._queue_ack(ack_packet(PUBCOMP, mid))
         self.on_release(mid)
 
-    def _queue_ack(self, header: bytes, mid: int) -> None:
+    def _queue_ack(self, packet: bytes) -> None:
         if self._sock is None:
             return
-        self._acks += header + mid.to_bytes(2, "big")
+        self._acks += packet
         if not self._writing:
             self._writing = True
             self._loop.add_writer(self._sock, self._on_writable)

@@ -10,43 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypedDict
+from typing import Any
 
-from adapters.mqtt.topics import validate_topic_filter, validate_topic_name
+from gateway.deprecation import moved
 from gateway.exceptions import LocalProtocolError
+from gateway.mqtt import events
+from gateway.mqtt.topics import validate_topic_filter, validate_topic_name
 
 SPEC_VERSION = "1.0"
 
-
-class MqttMessageEvent(TypedDict):
-    """``mqtt.message``: a message the broker delivered for this scope."""
-
-    type: Literal["mqtt.message"]
-    topic: str
-    payload: bytes
-    text: str | None
-    qos: int
-    retain: bool
-    dup: bool
-    properties: dict[str, Any]
-
-
-class MqttDisconnectEvent(TypedDict):
-    """``mqtt.disconnect``: the scope ends ("offline", "idle", "shutdown")."""
-
-    type: Literal["mqtt.disconnect"]
-    reason: str
-
-
-class MqttPublishResultEvent(TypedDict):
-    """``mqtt.publish.result``: the outcome of the scope's ``mqtt.publish``."""
-
-    type: Literal["mqtt.publish.result"]
-    id: Any
-    topic: str
-    mid: int | None
-    ok: bool
-    error: str | None
+# The event TypedDicts moved to gateway.mqtt.events (consumers use them, not only adapters).
+__getattr__ = moved(
+    __name__,
+    "gateway.mqtt.events",
+    ["MqttDisconnectEvent", "MqttMessageEvent", "MqttPublishResultEvent"],
+)
 
 
 @dataclass(frozen=True)
@@ -86,7 +64,7 @@ def message_event(
     retain: bool,
     dup: bool,
     properties: dict[str, Any] | None = None,
-) -> MqttMessageEvent:
+) -> events.MqttMessageEvent:
     """Build the ``mqtt.message`` event for a received PUBLISH."""
     return {
         "type": "mqtt.message",
@@ -110,14 +88,14 @@ def connect_event(topic: str, client_id: str, session_present: bool) -> dict[str
     }
 
 
-def disconnect_event(reason: str) -> MqttDisconnectEvent:
+def disconnect_event(reason: str) -> events.MqttDisconnectEvent:
     """Build the ``mqtt.disconnect`` event: the last event of every scope."""
     return {"type": "mqtt.disconnect", "reason": reason}
 
 
 def publish_result_event(request: PublishRequest, mid: int | None, error: str | None) -> Any:
     """Build the ``mqtt.publish.result`` event answering a publish."""
-    result: MqttPublishResultEvent = {
+    result: events.MqttPublishResultEvent = {
         "type": "mqtt.publish.result",
         "id": request.id,
         "topic": request.topic,

@@ -1,11 +1,12 @@
 """The web adapter: uvicorn serving the project's ASGI application, HTTP and WebSocket on one port.
 
-We write no HTTP server: uvicorn parses HTTP (httptools when installed) and WebSocket (the
-``websockets`` library's sans-I/O protocol) and calls the application. This module owns what
-is ours: the listening socket, uvicorn's settings from Django settings, the start-up lines,
-metrics and failure containment (:mod:`adapters.web.instrument`) and shutdown. It runs inside
-the event loop of ``manage.py runadapter``, which owns the process signals, so uvicorn is
-told not to install signal handlers of its own.
+We write no HTTP server: uvicorn parses HTTP (httptools) and WebSocket (the ``websockets``
+library's sans-I/O protocol) and calls the application. We run both as subclasses that bound
+what a client may send (:mod:`adapters.web.uvicorn_compat`).
+This module owns what is ours: the listening socket, uvicorn's settings from Django settings,
+the start-up lines, metrics and failure containment (:mod:`adapters.web.instrument`) and
+shutdown. It runs inside the event loop of ``manage.py runadapter``, which owns the process
+signals, so uvicorn is told not to install signal handlers of its own.
 
 Graceful shutdown (Heroku sends SIGTERM and kills the dyno 30 s later): stop accepting,
 close every WebSocket with 1012 ("service restart": clients reconnect, and find another
@@ -15,20 +16,25 @@ dyno), let requests in progress finish within GATEWAY_SHUTDOWN_TIMEOUT, cancel t
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import uvicorn
 
 from adapters.web.instrument import InstrumentedApplication
-from adapters.web.protocol import LeanWebSocketProtocol
+from adapters.web.limits import WebLimits
+from adapters.web.uvicorn_compat import (
+    EmbeddedServer,
+    LeanWebSocketProtocol,
+    LimitedHttpToolsProtocol,
+)
+from gateway.clock import Clock
 from gateway.exceptions import ConfigurationError
-from gateway.runtime import ASGIApp
 from gateway.server import Adapter
+from gateway.types import ASGIApp
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +42,7 @@ logger = logging.getLogger(__name__)
 #: sans-I/O protocol straight from asyncio's data_received (no reader task per connection):
 #: it closes oversized messages with 1009 like the others and costs the least CPU and memory
 #: per connection (docs/performance.md). We run it as LeanWebSocketProtocol, the same
-#: protocol with ~3 KB less state per connection (adapters/web/protocol.py).
+#: protocol with ~3 KB less state per connection (adapters/web/uvicorn_compat.py).
 WS_IMPLEMENTATION = "websockets-sansio"
 # Heroku's router closes a WebSocket after 55 s without traffic; a ping every 20 s keeps
 # idle chat tabs connected.
@@ -49,24 +55,6 @@ HEROKU_GRACE = 30.0
 #: pile up. A larger young generation makes full collections rare; cyclic garbage is still
 #: collected (docs/performance.md).
 GC_THRESHOLDS = (10_000, 50, 100)
-
-
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn's Server without its signal handlers, telling us when it listens."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.listening = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # `runadapter` owns SIGTERM/SIGINT for every adapter in the process; it sets our
-        # stop event, and a second signal cancels us (see serve()).
-        yield
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets=sockets)
-        self.listening.set()
 
 
 def tune_gc() -> None:
@@ -107,6 +95,8 @@ class WebAdapter(Adapter):
         shutdown_timeout: seconds requests and consumers get to finish on shutdown.
         per_message_deflate: negotiate WebSocket compression (costs CPU and ~tens of KB of
             zlib state per connection, so it is off by default).
+        limits: header size, count and time limits and the open-connection bound.
+        clock: times the header timeout (None: the running loop's).
     """
 
     name: ClassVar[str] = "web"
@@ -118,6 +108,8 @@ class WebAdapter(Adapter):
         max_message_size: int = 64 * 1024,
         shutdown_timeout: float = 25.0,
         per_message_deflate: bool = False,
+        limits: WebLimits | None = None,
+        clock: Clock | None = None,
     ) -> None:
         if max_message_size <= 0:
             raise ConfigurationError(
@@ -130,6 +122,8 @@ class WebAdapter(Adapter):
         # Heroku kills the dyno 30 s after SIGTERM; leave a margin for the other adapters.
         self.shutdown_timeout = min(shutdown_timeout, HEROKU_GRACE - 2)
         self.per_message_deflate = per_message_deflate
+        self.limits = limits if limits is not None else WebLimits()
+        self.clock = clock
         self.bound_port: int | None = None
 
     @classmethod
@@ -146,6 +140,7 @@ class WebAdapter(Adapter):
             max_message_size=int(getattr(settings, "WEBSOCKET_MAX_MESSAGE_SIZE", 64 * 1024)),
             shutdown_timeout=float(getattr(settings, "GATEWAY_SHUTDOWN_TIMEOUT", 25.0)),
             per_message_deflate=bool(getattr(settings, "WEBSOCKET_PER_MESSAGE_DEFLATE", False)),
+            limits=WebLimits.from_settings(settings),
         )
 
     def describe(self) -> str:
@@ -156,7 +151,7 @@ class WebAdapter(Adapter):
         """The uvicorn settings we run with (exposed for the benchmark and tests)."""
         return uvicorn.Config(
             InstrumentedApplication(application),
-            http="auto",  # httptools when installed, else h11
+            http=LimitedHttpToolsProtocol.configured(self.limits, self.clock),
             ws=LeanWebSocketProtocol,
             ws_max_size=self.max_message_size,
             ws_ping_interval=WS_PING_INTERVAL,
@@ -176,9 +171,10 @@ class WebAdapter(Adapter):
         Raises:
             ConfigurationError: the port cannot be bound.
         """
+        self.limits.check_descriptors()
         sock = bind_socket(self.host, self.port)
         self.bound_port = sock.getsockname()[1]
-        server = _EmbeddedServer(self.uvicorn_config(application))
+        server = EmbeddedServer(self.uvicorn_config(application))
         serving = asyncio.create_task(server.serve(sockets=[sock]), name="web: uvicorn")
         stopping = asyncio.create_task(stop.wait(), name="web: stop")
         try:
@@ -229,4 +225,14 @@ class WebAdapter(Adapter):
             "web: WebSocket messages over %d bytes close with 1009; shutdown grace %.0f s",
             self.max_message_size,
             self.shutdown_timeout,
+        )
+        limits = self.limits
+        logger.info(
+            "web: request headers: %d bytes per line, %d fields, %d bytes in all, %s to send "
+            "them; at most %s open connections",
+            limits.max_header_line,
+            limits.max_headers,
+            limits.max_header_bytes,
+            f"{limits.header_timeout:g} s" if limits.header_timeout else "no limit",
+            limits.max_connections or "unlimited",
         )

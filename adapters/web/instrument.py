@@ -7,7 +7,10 @@ web adapter keeps the runtime contract (docs/runtime-contract.md) for those inst
   ``gateway_events_out_total`` per message received / sent;
 - a send to a client that has gone (uvicorn's ClientDisconnected) ends the instance
   quietly, as uvicorn itself does;
-- an exception is logged once, with the scope and its traceback, and counted in
+- a scope no route matches (:class:`~gateway.exceptions.NoRouteFound` before any response) is
+  the client's mistake, not ours: one INFO line and a 404 (a WebSocket handshake is refused
+  with an HTTP 404, as the ASGI "websocket.http.response" extension allows);
+- any other exception is logged once, with the scope and its traceback, and counted in
   ``gateway_handler_errors_total``; then only that connection is closed: a WebSocket with
   1011 (internal error), or a 500 response if the request had none yet. The exception does
   not reach uvicorn, so it is not logged twice.
@@ -16,17 +19,14 @@ web adapter keeps the runtime contract (docs/runtime-contract.md) for those inst
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from uvicorn.protocols.utils import ClientDisconnected
 
 from gateway import metrics
-from gateway.runtime import ASGIApp, Message, Scope
+from gateway.exceptions import NoRouteFound
+from gateway.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
-
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 #: WebSocket close code 1011: "the server encountered an unexpected condition" (RFC 6455 7.4.1).
 INTERNAL_ERROR = 1011
@@ -108,39 +108,46 @@ class InstrumentedApplication:
             # The client left while the application was sending: its disconnect event is
             # already queued, so this is the end of the conversation, not a bug.
             logger.debug("client went away during %s", _describe(scope))
-        except Exception:
-            counters.handler_errors.inc()
-            logger.exception("application raised while handling %s", _describe(scope))
-            await self._report_failure(protocol, connection, send)
+        except Exception as exc:
+            if isinstance(exc, NoRouteFound) and not (
+                connection.accepted or connection.response_started
+            ):
+                logger.info("web: %s: %s; answered 404", _describe(scope), exc)
+                await self._respond(protocol, send, 404, b"not found\n")
+            else:  # a NoRouteFound after accepting came from a consumer: our bug too
+                counters.handler_errors.inc()
+                logger.exception("application raised while handling %s", _describe(scope))
+                await self._report_failure(protocol, connection, send)
         finally:
             counters.scopes_open.dec()
 
+    @classmethod
+    async def _report_failure(cls, protocol: str, progress: _Connection, send: Send) -> None:
+        if protocol == "websocket" and progress.accepted:
+            if not progress.closed:
+                await cls._best_effort(send, {"type": "websocket.close", "code": INTERNAL_ERROR})
+        elif not progress.response_started and not progress.closed:
+            await cls._respond(protocol, send, 500, b"internal server error\n")
+
+    @classmethod
+    async def _respond(cls, protocol: str, send: Send, status: int, body: bytes) -> None:
+        """A plain-text response to a request or, refusing it, to a WebSocket handshake."""
+        prefix = "websocket.http.response" if protocol == "websocket" else "http.response"
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", b"%d" % len(body)),
+        ]
+        if await cls._best_effort(
+            send, {"type": f"{prefix}.start", "status": status, "headers": headers}
+        ):
+            await cls._best_effort(send, {"type": f"{prefix}.body", "body": body})
+
     @staticmethod
-    async def _report_failure(protocol: str, progress: _Connection, send: Send) -> None:
-        # Best effort: the client may already be gone, and that is not a second error.
+    async def _best_effort(send: Send, message: Message) -> bool:
+        # The client may already be gone, and that is not a second error.
         try:
-            if protocol == "websocket":
-                if progress.accepted and not progress.closed:
-                    await send({"type": "websocket.close", "code": INTERNAL_ERROR})
-                elif not progress.accepted and not progress.response_started:
-                    await send(
-                        {
-                            "type": "websocket.http.response.start",
-                            "status": 500,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-                        }
-                    )
-                    await send(
-                        {"type": "websocket.http.response.body", "body": b"internal server error\n"}
-                    )
-            elif protocol == "http" and not progress.response_started:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 500,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": b"internal server error\n"})
+            await send(message)
         except Exception as exc:  # the connection is gone; nothing more to tell the client
-            logger.debug("could not report the failure to the client: %r", exc)
+            logger.debug("could not send %s to the client: %r", message["type"], exc)
+            return False
+        return True

@@ -1,20 +1,17 @@
-"""uvicorn's sans-I/O WebSocket protocol with leaner per-connection state.
+"""The lean per-connection state and fast framing behind our uvicorn WebSocket protocol.
 
 uvicorn's ``websockets-sansio`` protocol keeps, for every open WebSocket, an ``asyncio.Queue``
 of ASGI events and an ``asyncio.Event`` for write flow control. Both allocate their deques up
 front: about 3 KB per connection, held for hours by idle chat tabs, for a queue that never
 holds more than a few events (the protocol pauses reading as soon as one message waits) and a
-flag nearly always set. :class:`LeanWebSocketProtocol` swaps them for :class:`EventQueue` and
-:class:`Flag`, which implement exactly what the protocol calls, with plain lists created empty.
-Everything else (parsing, 1009 for oversized messages, pings, closing) is uvicorn's, unchanged,
-with one fast path: a ``websocket.send`` on an open connection without extensions (no
-permessage-deflate) and with nothing else queued is framed by :func:`encode_server_frame`
+flag nearly always set. :class:`EventQueue` and :class:`Flag` implement exactly what the
+protocol calls, with plain lists created empty; ``LeanWebSocketProtocol``
+(:mod:`adapters.web.uvicorn_compat`, which holds every uvicorn internal we rely on) swaps
+them in. Everything else (parsing, 1009 for oversized messages, pings, closing) is uvicorn's,
+unchanged, with one fast path: a ``websocket.send`` on an open connection without extensions
+(no permessage-deflate) and with nothing else queued is framed by :func:`encode_server_frame`
 and written at once, skipping the ``Frame`` object, its checks and the ``BytesIO`` that
 ``websockets`` builds for every frame (a broadcast delivery is one such send).
-
-This relies on two attribute names of uvicorn 0.54's ``WebSocketsSansIOProtocol`` (``queue``
-and ``writable``); requirements.txt pins that version, and tests/unit/web/test_protocol.py
-checks the names still exist.
 """
 
 from __future__ import annotations
@@ -23,11 +20,9 @@ import asyncio
 import struct
 from typing import Any
 
-from uvicorn.protocols.utils import ClientDisconnected
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.protocol import State
+from gateway.waiters import wake_all, wake_first
 
-__all__ = ["EventQueue", "Flag", "LeanWebSocketProtocol", "encode_server_frame"]
+__all__ = ["OP_BINARY", "OP_TEXT", "EventQueue", "Flag", "encode_server_frame"]
 
 #: RFC 6455 5.2 opcodes of data frames.
 OP_TEXT = 0x1
@@ -55,15 +50,6 @@ def encode_server_frame(opcode: int, payload: bytes) -> bytes:
     return struct.pack("!BBQ", head, 127, length) + payload
 
 
-def _wake_first(waiters: list[asyncio.Future[None]]) -> None:
-    """Wake the first waiter still waiting (cancelled ones are skipped and dropped)."""
-    while waiters:
-        waiter = waiters.pop(0)
-        if not waiter.done():
-            waiter.set_result(None)
-            return
-
-
 class EventQueue:
     """The part of ``asyncio.Queue`` (unbounded) that uvicorn's WebSocket protocol uses.
 
@@ -81,7 +67,7 @@ class EventQueue:
         """Append ``item`` and wake one waiting ``get``."""
         self._items.append(item)
         if self._waiters:
-            _wake_first(self._waiters)
+            wake_first(self._waiters)
 
     async def get(self) -> Any:
         """Remove and return the first item, waiting for one if the queue is empty."""
@@ -95,7 +81,7 @@ class EventQueue:
                     self._waiters.remove(waiter)
                 elif self._items and not waiter.cancelled():
                     # Woken and cancelled at once: pass the wake-up on.
-                    _wake_first(self._waiters)
+                    wake_first(self._waiters)
                 raise
         # A handful of events at most (uvicorn pauses reading while one waits): pop(0) is cheap.
         return self._items.pop(0)
@@ -125,10 +111,7 @@ class Flag:
     def set(self) -> None:
         """Set the flag and wake every waiter."""
         self._set = True
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
+        wake_all(self._waiters)
 
     def clear(self) -> None:
         """Clear the flag: ``wait`` blocks until the next ``set``."""
@@ -146,44 +129,3 @@ class Flag:
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
         return True
-
-
-class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's ``websockets-sansio`` WebSocket protocol with :class:`EventQueue` and
-    :class:`Flag` in place of its ``asyncio.Queue`` and ``asyncio.Event``."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.queue = EventQueue()  # type: ignore[assignment]
-        self.writable = Flag()  # type: ignore[assignment]
-
-    async def send(self, message: Any) -> None:
-        """Send an ASGI event; a data frame on a plain open connection takes the fast path."""
-        conn = self.conn
-        if (
-            message["type"] != "websocket.send"
-            or not self.handshake_complete
-            or self.close_sent
-            or self.initial_response is not None
-            or conn.extensions
-            or conn.writes  # keep the order of anything websockets has queued
-            or conn.expect_continuation_frame
-        ):
-            await super().send(message)
-            return
-        if not self.writable.is_set():
-            await self.writable.wait()
-        if self.disconnected:
-            raise ClientDisconnected()
-        if conn.state is not State.OPEN:  # closing: websockets raises, uvicorn translates
-            await super().send(message)
-            return
-        data = message.get("bytes")
-        if data is not None:
-            frame = encode_server_frame(OP_BINARY, data)
-        else:
-            text = message.get("text")
-            if text is None:  # neither: uvicorn's send ignores it
-                return
-            frame = encode_server_frame(OP_TEXT, text.encode())
-        self.transport.write(frame)

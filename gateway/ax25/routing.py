@@ -17,18 +17,13 @@ This module works on callsign text only: gateway/ imports nothing from adapters/
 
 from __future__ import annotations
 
-import inspect
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping, MutableMapping
-from typing import Any, cast
+from collections.abc import Iterator, Mapping
+from typing import Any
 
+from gateway.applications import as_application
 from gateway.exceptions import ConfigurationError, NoRouteFound
-
-# Not imported from gateway.routing: that module re-exports this one at its end.
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[Any]]
+from gateway.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["CallsignRouter", "find_callsign_router", "normalize_callsign"]
 
@@ -51,13 +46,6 @@ def normalize_callsign(text: str) -> str:
     return call if ssid is None or int(ssid) == 0 else f"{call}-{int(ssid)}"
 
 
-def _as_application(app: Any) -> ASGIApp:
-    # A consumer class becomes its as_asgi() application (gateway.routing.as_application).
-    if inspect.isclass(app) and inspect.ismethod(getattr(app, "as_asgi", None)):
-        return cast(ASGIApp, app.as_asgi())  # type: ignore[attr-defined]
-    return cast(ASGIApp, app)
-
-
 class CallsignRouter:
     """Route ``ax25`` scopes by ``scope["local"]``; ``monitor`` gets the monitor scope."""
 
@@ -78,9 +66,9 @@ class CallsignRouter:
                 raise ConfigurationError(
                     f"CallsignRouter has two routes for station {callsign} ({key!r} repeats it)"
                 )
-            normalized[callsign] = _as_application(app)
+            normalized[callsign] = as_application(app)
         self.application_mapping = normalized
-        self.monitor: ASGIApp | None = None if monitor is None else _as_application(monitor)
+        self.monitor: ASGIApp | None = None if monitor is None else as_application(monitor)
 
     @property
     def callsigns(self) -> list[str]:

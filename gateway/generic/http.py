@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.consumer import AsyncConsumer, Message
+from gateway.consumer import AsyncConsumer
 from gateway.exceptions import LocalProtocolError, StopConsumer
+from gateway.types import Message
 from gateway.utils import Headers, header_list
 
 

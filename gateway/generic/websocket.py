@@ -17,7 +17,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 
-from gateway.consumer import AsyncConsumer, Message, SyncConsumer
+from gateway.consumer import AsyncConsumer, SyncConsumer
 from gateway.exceptions import (
     AcceptConnection,
     DenyConnection,
@@ -26,6 +26,7 @@ from gateway.exceptions import (
     RemoteProtocolError,
     StopConsumer,
 )
+from gateway.types import Message
 from gateway.utils import Headers, header_list
 
 logger = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ from typing import Any
 
 from gateway.clock import Clock, time_source
 from gateway.exceptions import ChannelFull
+from gateway.waiters import wake_first
 
 #: Called as ``on_expired(channel, count)`` when messages of a channel expire unread.
 ExpiredCallback = Callable[[str, int], None]
@@ -260,9 +261,9 @@ class ChannelBuffers:
 
     def _wake(self, channel: _Channel) -> None:
         waiters = channel.waiters
-        while waiters:  # None or empty: nobody to wake
-            waiter = waiters.popleft()
-            self.waiting -= 1
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+        if not waiters:  # None or empty: nobody to wake
+            return
+        before = len(waiters)
+        wake_first(waiters)
+        # wake_first drops the woken waiter and every cancelled one before it.
+        self.waiting -= before - len(waiters)

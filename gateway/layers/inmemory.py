@@ -25,10 +25,10 @@ from gateway.exceptions import ChannelFull
 from gateway.layers.base import BaseChannelLayer, CapacityPattern
 from gateway.layers.buffers import ChannelBuffers
 from gateway.metrics import incrementer, layer_messages
+from gateway.types import Message
 
 logger = logging.getLogger(__name__)
 
-Message = dict[str, Any]
 
 # Exact types only: a subclass of str could carry mutable attributes, so it gets deepcopy.
 _IMMUTABLE_SCALARS = frozenset({str, bytes, int, float, bool, type(None)})

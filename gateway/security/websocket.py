@@ -16,8 +16,9 @@ from urllib.parse import ParseResult, urlparse
 from django.conf import settings
 from django.utils.http import is_same_domain
 
+from gateway.applications import as_application
 from gateway.exceptions import ConfigurationError
-from gateway.routing import ASGIApp, Receive, Scope, Send, as_application
+from gateway.types import ASGIApp, Receive, Scope, Send
 
 __all__ = ["AllowedHostsOriginValidator", "OriginValidator", "WebsocketDenier"]
 

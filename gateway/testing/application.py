@@ -8,7 +8,8 @@ from typing import Any, cast
 
 from asgiref.testing import ApplicationCommunicator as BaseApplicationCommunicator
 
-from gateway.routing import Scope, as_application
+from gateway.applications import as_application
+from gateway.types import Scope
 
 
 class ApplicationCommunicator(BaseApplicationCommunicator):

@@ -1,13 +1,13 @@
-"""Outages of a Redis host: capped exponential backoff and one log line per outage."""
+"""Outages of a Redis host: the shared reconnect backoff, one WARNING per outage."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from gateway.backoff import Backoff
 
 logger = logging.getLogger("gateway.layers.redis")
 
@@ -15,8 +15,12 @@ logger = logging.getLogger("gateway.layers.redis")
 CONNECTION_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-class Outage:
+class Outage(Backoff):
     """Tracks whether one host is down, shared by every caller that talks to it.
+
+    A :class:`~gateway.backoff.Backoff` (capped exponential delays with jitter, one WARNING
+    when the outage starts, one INFO when it ends) with the layer's short delays: commands
+    wait on it, so the first retries come quickly.
 
     Args:
         label: the host, without password, for log lines.
@@ -25,39 +29,15 @@ class Outage:
     """
 
     def __init__(self, label: str, initial: float = 0.05, cap: float = 2.0) -> None:
+        super().__init__(f"redis {label}", logger=logger, initial=initial, maximum=cap)
         self.label = label
-        self.initial = initial
-        self.cap = cap
-        self.failures = 0
-        self.since: float | None = None
+
+    @property
+    def cap(self) -> float:
+        """Longest delay between two attempts."""
+        return self.maximum
 
     @property
     def down(self) -> bool:
         """True between the first failure and the next success."""
-        return self.since is not None
-
-    def failed(self, exc: BaseException) -> float:
-        """Record a failure; log the start of an outage once. Return the delay to wait."""
-        if self.since is None:
-            self.since = time.monotonic()
-            logger.warning(
-                "redis %s unreachable (%s): retrying with backoff until it answers",
-                self.label,
-                exc,
-            )
-        delay: float = min(self.cap, self.initial * 2 ** min(self.failures, 16))
-        self.failures += 1
-        return delay
-
-    def succeeded(self) -> None:
-        """Record a success; log the end of an outage once."""
-        if self.since is not None:
-            logger.warning(
-                "redis %s reachable again after %.1f s", self.label, time.monotonic() - self.since
-            )
-            self.since = None
-            self.failures = 0
-
-    async def wait(self, exc: BaseException) -> None:
-        """Record a failure and sleep its backoff delay."""
-        await asyncio.sleep(self.failed(exc))
+        return self.in_outage

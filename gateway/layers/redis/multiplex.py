@@ -8,7 +8,8 @@ task reads the replies (parsed by hiredis) and resolves the futures in order. Co
 callers are pipelined for free.
 
 The connection is opened by redis-py (TLS, AUTH, SELECT and Sentinel discovery stay
-redis-py's job); only the command traffic bypasses it. A lost connection fails every
+redis-py's job); only the command traffic bypasses it, through the connection's streams
+(:mod:`gateway.layers.redis.privates`). A lost connection fails every
 pending command with a redis ``ConnectionError`` (the layer's retry loop reconnects).
 Blocking pops never come here: they hold their own pooled connections.
 """
@@ -25,6 +26,8 @@ from redis.asyncio import ConnectionPool
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+
+from gateway.layers.redis.privates import stream_reader, stream_writer
 
 logger = logging.getLogger("gateway.layers.redis")
 
@@ -66,7 +69,7 @@ class Multiplexer:
         Call :meth:`connect` first. Replies come in the order commands were submitted.
         """
         connection = self._connection
-        writer = None if connection is None else connection._writer
+        writer = None if connection is None else stream_writer(connection)
         if writer is None:
             raise RedisConnectionError("not connected: call connect() first")
         waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -108,7 +111,7 @@ class Multiplexer:
                 return self._connection
             # Held until close(); pool.disconnect() (layer close) closes it too.
             connection: AbstractConnection = await self.pool.get_connection()  # type: ignore[no-untyped-call]
-            if connection._reader is None:
+            if stream_reader(connection) is None:
                 await connection.connect()  # type: ignore[no-untyped-call]
             # Replies of this connection resolve only its own waiters.
             self._waiters = deque()
@@ -136,7 +139,7 @@ class Multiplexer:
     def write(self, *commands: tuple[Any, ...]) -> None:
         """Direct mode: write ``commands`` now (call :meth:`connect` first); then :meth:`read`."""
         connection = self._connection
-        writer = None if connection is None else connection._writer
+        writer = None if connection is None else stream_writer(connection)
         if writer is None:
             raise RedisConnectionError("not connected: call connect() first")
         writer.write(b"".join(hiredis.pack_command(command) for command in commands))
@@ -148,7 +151,7 @@ class Multiplexer:
             redis.exceptions.ConnectionError: the connection failed or was lost.
         """
         connection = self._connection
-        stream = None if connection is None else connection._reader
+        stream = None if connection is None else stream_reader(connection)
         if connection is None or stream is None:
             raise RedisConnectionError("connection closed")
         replies: list[Any] = []
@@ -177,7 +180,7 @@ class Multiplexer:
         self, connection: AbstractConnection, waiters: deque[asyncio.Future[Any]]
     ) -> None:
         parser = hiredis.Reader(replyError=ResponseError)
-        stream = connection._reader
+        stream = stream_reader(connection)
         error: BaseException = RedisConnectionError("connection closed by server")
         try:
             while stream is not None:

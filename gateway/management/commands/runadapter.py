@@ -19,9 +19,9 @@ from gateway.adapter import (
     Adapter,
     get_adapter_class,
     known_adapters,
-    load_application,
     run_adapters,
 )
+from gateway.applications import load_application
 from gateway.exceptions import AdapterNotConfigured, ConfigurationError
 from gateway.shutdown import run_until_signalled
 

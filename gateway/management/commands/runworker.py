@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gateway.adapter import load_application
+from gateway.applications import load_application
 from gateway.exceptions import ConfigurationError
 from gateway.layers import DEFAULT_CHANNEL_LAYER, get_channel_layer
 from gateway.shutdown import run_until_signalled

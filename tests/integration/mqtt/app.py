@@ -16,8 +16,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 get_asgi_application()
 
 from consumers.devices import DeviceConsumer, record_message  # noqa: E402
+from gateway.mqtt.routing import TopicRouter, topic  # noqa: E402
 from gateway.routing import ProtocolTypeRouter  # noqa: E402
-from gateway.topic_routing import TopicRouter, topic  # noqa: E402
 
 ROOT = os.environ.get("MQTT_TEST_ROOT", "test")
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from adapters.mqtt.consumer import AsyncMqttConsumer
+from gateway.mqtt.consumer import AsyncMqttConsumer
+from gateway.mqtt.routing import TopicRouter, topic
 from gateway.routing import ProtocolTypeRouter
-from gateway.topic_routing import TopicRouter, topic
 from tests.integration.mqtt.conftest import running_adapter, until
 
 pytestmark = pytest.mark.integration

@@ -33,7 +33,7 @@ async def test_receiver_survives_a_restart(
     server = redis_server()
     layer = RedisChannelLayer(hosts=[server.url])
     name = await layer.new_channel()
-    with caplog.at_level(logging.WARNING, logger="gateway.layers.redis"):
+    with caplog.at_level(logging.INFO, logger="gateway.layers.redis"):
         waiting = asyncio.create_task(layer.receive(name))
         normal = asyncio.create_task(layer.receive("test.worker"))
         await asyncio.sleep(0.1)

@@ -16,9 +16,9 @@ from prometheus_client import REGISTRY
 from gateway.clock import FakeClock
 from gateway.exceptions import ScopeClosed
 from gateway.runtime import ApplicationRuntime, ScopeHandle, ScopeSpec
-from tests.unit.server.helpers import Recorder, settle, unique_protocol
+from gateway.types import Message
+from tests.unit.gateway.runtime_helpers import Recorder, settle, unique_protocol
 
-Message = dict[str, Any]
 DISCONNECT = {"type": "test.disconnect"}
 
 

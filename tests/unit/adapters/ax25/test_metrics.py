@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from adapters.ax25 import metrics
-from adapters.web.status import RateTracker, status_snapshot
 from gateway import metrics as gateway_metrics
+from gateway.status import RateTracker, status_snapshot
 
 
 def test_ax25_metrics_in_snapshot_and_status() -> None:

@@ -1,0 +1,1 @@
+"""Small, complete programs built on the gateway toolkit (see docs/writing-an-adapter.md)."""
