@@ -24,11 +24,13 @@ from django.urls import URLPattern, URLResolver, path, re_path
 from django.urls.resolvers import RegexPattern, RoutePattern
 
 from gateway.applications import as_application, get_default_application
+from gateway.ax25.routing import CallsignRouter
 from gateway.exceptions import ConfigurationError, NoRouteFound, ScopeKeyMissing
 from gateway.mqtt.routing import TopicRouter, topic
 from gateway.types import ASGIApp, Receive, Scope, Send
 
 __all__ = [
+    "CallsignRouter",
     "ChannelNameRouter",
     "ProtocolTypeRouter",
     "TopicRouter",

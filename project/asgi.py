@@ -12,13 +12,14 @@ from django.conf import settings  # noqa: E402
 
 from adapters.telegram.webhook import mount_webhook  # noqa: E402
 from consumers.routing import (  # noqa: E402
+    ax25_callsign_routes,
     mqtt_topic_routes,
     telegram_application,
     websocket_urlpatterns,
 )
 from gateway.auth import AuthMiddlewareStack  # noqa: E402
 from gateway.mqtt.routing import TopicRouter  # noqa: E402
-from gateway.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from gateway.routing import CallsignRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from gateway.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -30,5 +31,6 @@ application = ProtocolTypeRouter(
         ),
         "mqtt": TopicRouter(mqtt_topic_routes),
         "telegram": telegram_application,
+        "ax25": CallsignRouter(ax25_callsign_routes()),
     }
 )

@@ -210,6 +210,7 @@ GATEWAY_ADAPTERS = {
     "web": "adapters.web.WebAdapter",
     "mqtt": "adapters.mqtt.MqttAdapter",
     "telegram": "adapters.telegram.adapter.TelegramAdapter",
+    "ax25": "adapters.ax25.adapter.Ax25Adapter",
 }
 GATEWAY_SHUTDOWN_TIMEOUT = float(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT", "25"))
 
@@ -269,6 +270,25 @@ TELEGRAM_POLL_TIMEOUT = os.environ.get("TELEGRAM_POLL_TIMEOUT", "30")  # getUpda
 TELEGRAM_MAX_ATTEMPTS = os.environ.get("TELEGRAM_MAX_ATTEMPTS", "3")  # handler errors per update
 TELEGRAM_IDLE_TIMEOUT = os.environ.get("TELEGRAM_IDLE_TIMEOUT", "600")  # seconds; 0: never
 TELEGRAM_LEASE_SECONDS = os.environ.get("TELEGRAM_LEASE_SECONDS", "15")  # one handler process
+# AX.25 adapter (docs/ax25.md): no AX25_TNC means not configured.
+AX25_TNC = os.environ.get("AX25_TNC", "")  # tcp://HOST:PORT or serial:///dev/ttyUSB0?baud=9600
+AX25_CALLSIGN = os.environ.get("AX25_CALLSIGN", "")  # our station(s), comma-separated: BOT-1,BOT-2
+AX25_KISS_PORT = os.environ.get("AX25_KISS_PORT", "0")  # the TNC's radio port (0-15)
+# KISS channel-access parameters sent on every connect; empty: leave the TNC's own.
+AX25_KISS_TXDELAY = os.environ.get("AX25_KISS_TXDELAY", "")  # 10 ms units
+AX25_KISS_PERSIST = os.environ.get("AX25_KISS_PERSIST", "")  # 0-255
+AX25_KISS_SLOTTIME = os.environ.get("AX25_KISS_SLOTTIME", "")  # 10 ms units
+AX25_KISS_TXTAIL = os.environ.get("AX25_KISS_TXTAIL", "")  # 10 ms units
+AX25_KISS_FULLDUP = os.environ.get("AX25_KISS_FULLDUP", "")  # 0 or 1
+AX25_BYTES_PER_SECOND = os.environ.get("AX25_BYTES_PER_SECOND", "120")  # 1200 baud ~ 120 B/s
+AX25_PACING_WINDOW = os.environ.get("AX25_PACING_WINDOW", "10")  # seconds the budget spans
+AX25_APRS_TOCALL = os.environ.get("AX25_APRS_TOCALL", "APZGWY")  # destination of our APRS
+AX25_APRS_PATH = os.environ.get("AX25_APRS_PATH", "WIDE1-1,WIDE2-1")  # digipeaters for APRS
+AX25_APRS_RETRY_SECONDS = os.environ.get("AX25_APRS_RETRY_SECONDS", "30")  # first re-send, x2
+AX25_APRS_MAX_TRIES = os.environ.get("AX25_APRS_MAX_TRIES", "5")  # transmissions per message
+AX25_DEDUPE_SECONDS = os.environ.get("AX25_DEDUPE_SECONDS", "3600")  # repeats recognised
+AX25_STATE_DIR = os.environ.get("AX25_STATE_DIR", "")  # dedupe + msgno files; default /tmp
+AX25_IDLE_TIMEOUT = os.environ.get("AX25_IDLE_TIMEOUT", "600")  # seconds; 0: never
 
 # Celery (project/celery.py): the broker is Redis when there is one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")

@@ -2,11 +2,13 @@
 
 ``WebsocketCommunicator``, ``HttpCommunicator`` and ``TelegramCommunicator`` build a full
 scope for one connection (or chat) and let the test play the client; ``MqttCommunicator`` plays
-a device and the broker for an ``mqtt`` scope; ``ApplicationCommunicator`` does the same for any
-scope type. When the application raises, the awaiting test call raises that exception at once.
+a device and the broker for an ``mqtt`` scope, ``Ax25Communicator`` a radio station;
+``ApplicationCommunicator`` does the same for any scope type. When the application raises, the
+awaiting test call raises that exception at once.
 """
 
 from gateway.testing.application import ApplicationCommunicator
+from gateway.testing.ax25 import Ax25Communicator
 from gateway.testing.http import HttpCommunicator
 from gateway.testing.mqtt import MqttCommunicator
 from gateway.testing.telegram import TelegramCommunicator
@@ -14,6 +16,7 @@ from gateway.testing.websocket import WebsocketCommunicator
 
 __all__ = [
     "ApplicationCommunicator",
+    "Ax25Communicator",
     "HttpCommunicator",
     "MqttCommunicator",
     "TelegramCommunicator",

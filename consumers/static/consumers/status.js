@@ -39,6 +39,15 @@
       }));
       $("telegram").hidden = false;
     }
+    // Adapters' own metrics (e.g. ax25: frames in/out, APRS acks and re-sends, TNC connected).
+    const details = Object.entries(data.details || {}).sort().flatMap(([adapter, groups]) =>
+      Object.entries(groups).sort().map(([metric, values]) => {
+        const tr = document.createElement("tr"); tr.dataset.detail = adapter + "." + metric;
+        const text = Object.entries(values).map(([k, v]) => (k === "value" ? String(v) : k + " " + v)).join(", ");
+        tr.append(cell(adapter), cell(metric), cell(text || "0"));
+        return tr;
+      }));
+    if (details.length) $("details").replaceChildren(...details);
     $("updated").textContent = "updated " + new Date(data.time * 1000).toLocaleTimeString();
   }
 

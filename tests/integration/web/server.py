@@ -20,7 +20,8 @@ COMMAND = [sys.executable, "manage.py", "runadapter", "web", "--host", "127.0.0.
 class WebServer:
     """A `runadapter web` process; `port` is known once it logged that it listens."""
 
-    def __init__(self, **env: str) -> None:
+    def __init__(self, *also: str, **env: str) -> None:
+        """Start it; ``also`` names more adapters for the same process (``"ax25"``)."""
         self.log = tempfile.NamedTemporaryFile(prefix="web-adapter-", suffix=".log", delete=False)  # noqa: SIM115
         full_env = os.environ | {
             "DEBUG": "1",
@@ -31,7 +32,7 @@ class WebServer:
         full_env.pop("REDIS_URL", None)
         full_env.update(env)
         self.process = subprocess.Popen(
-            COMMAND,
+            [*COMMAND[:4], *also, *COMMAND[4:]],
             cwd=ROOT,
             env=full_env,
             stdout=self.log,
