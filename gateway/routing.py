@@ -315,3 +315,4 @@ class ChannelNameRouter(_MappingRouter):
 
 
 from gateway.topic_routing import TopicRouter, topic  # noqa: E402, F401
+from gateway.ax25.routing import CallsignRouter  # noqa: E402, F401

@@ -40,20 +40,30 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from gateway import metrics
 from gateway.exceptions import InvalidState, ScopeClosed
+from gateway.types import ASGIApp, Message, Scope, Send
+from gateway.waiters import wake_first
+
+__all__ = [
+    "DEFAULT",
+    "ASGIApp",
+    "ApplicationRuntime",
+    "Message",
+    "OnClose",
+    "Scope",
+    "ScopeHandle",
+    "Send",
+    "SendCallable",
+    "describe_scope",
+]
 
 logger = logging.getLogger(__name__)
 
-Message = dict[str, Any]
-Scope = MutableMapping[str, Any]
-ASGIApp = Callable[
-    [Scope, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
-]
-SendCallable = Callable[[Message], Awaitable[None]]
+SendCallable = Send  # the name this module used before gateway.types
 OnClose = Callable[["ScopeHandle", "BaseException | None"], Awaitable[None]]
 
 #: Marker for "use the runtime's default" in keyword arguments where None has a meaning.
@@ -69,15 +79,6 @@ def describe_scope(protocol: str, key: Hashable, scope: Scope) -> str:
             where = f" {name}={value!r}"
             break
     return f"{protocol} scope {key!r} (type={scope.get('type')!r}{where})"
-
-
-def _wake_next(waiters: deque[asyncio.Future[None]]) -> None:
-    # Wake the first waiter still waiting; cancelled ones are skipped (asyncio.Queue does this).
-    while waiters:
-        waiter = waiters.popleft()
-        if not waiter.done():
-            waiter.set_result(None)
-            return
 
 
 def _settle(future: asyncio.Future[None] | None, exc: BaseException | None) -> None:
@@ -213,7 +214,7 @@ class ScopeHandle:
                 waiters = self._putters
                 if runtime._waiters and runtime._in_flight < runtime.max_in_flight:
                     # We may have been woken for a free in-flight slot we cannot use: pass it on.
-                    _wake_next(runtime._waiters)
+                    wake_first(runtime._waiters)
             else:
                 waiters = runtime._waiters
             waiters.append(waiter)
@@ -223,7 +224,7 @@ class ScopeHandle:
                 waiter.cancel()
                 # We were woken for a free slot but are leaving: pass the wake-up on.
                 if waiter.done() and not waiter.cancelled():
-                    _wake_next(waiters)
+                    wake_first(waiters)
                 raise
         if self._closing or self._ended:
             raise ScopeClosed(f"{self._description} closed while the event waited for room")
@@ -248,7 +249,7 @@ class ScopeHandle:
         self._current = handled
         self._current_counted = handled is not None
         if self._putters:
-            _wake_next(self._putters)
+            wake_first(self._putters)
         return message
 
     def _release_current(self) -> None:
@@ -527,4 +528,4 @@ class ApplicationRuntime:
             for _ in range(count):
                 if not self._waiters:
                     break
-                _wake_next(self._waiters)
+                wake_first(self._waiters)
