@@ -53,7 +53,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from adapters.ax25.frame import Callsign, Frame, FrameType, Hop
+from adapters.ax25.frame import PID_NO_LAYER3, Callsign, Frame, FrameType, Hop
 from adapters.ax25.link_events import (
     MODULUS,
     Connected,
@@ -68,8 +68,6 @@ from adapters.ax25.link_events import (
 from gateway.exceptions import InvalidState
 
 logger = logging.getLogger(__name__)
-
-PID_NO_LAYER3 = 0xF0
 
 
 class LinkState(enum.Enum):
@@ -388,7 +386,7 @@ class Link:
 
     def _dispatch(self, inp: Input, frame: Frame | None, now: float) -> None:
         if frame is not None:
-            self._log.debug("< %s", frame)
+            self._log.debug("< %r", frame)
         transition = TRANSITIONS.get((self.state, inp))
         if transition is None:
             if inp in LOCAL_INPUTS:
@@ -831,7 +829,7 @@ class Link:
             pid=PID_NO_LAYER3 if kind is FrameType.I else None,
             info=info,
         )
-        self._log.debug("> %s", frame)
+        self._log.debug("> %r", frame)
         self._frames.append(frame)
 
 

@@ -10,7 +10,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from adapters.ax25.frame import Callsign, Frame
+from adapters.ax25.frame import Callsign, Frame, decode_frame, encode_frame
 from adapters.ax25.link import Link
 from adapters.ax25.link_events import DataReceived, LinkConfig, LinkEvent
 
@@ -51,6 +51,8 @@ class LinkPair:
                 if self.lose(frame, self.sent):
                     self.lost += 1
                     continue
+                # Through the real codec, as on the air.
+                frame = decode_frame(encode_frame(frame))
                 heapq.heappush(self._air, (self.now + self.delay, self.sent, other, frame))
             self.events[side].extend(link.events())
 
