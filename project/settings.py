@@ -147,6 +147,15 @@ MQTT_SUBSCRIBE_QOS = int(os.environ.get("MQTT_SUBSCRIBE_QOS", "1"))  # 2: receiv
 MQTT_STATE_DIR = os.environ.get("MQTT_STATE_DIR", "")  # client-id slot locks; default /tmp
 MQTT_OFFLINE_PAYLOADS = env_list("MQTT_OFFLINE_PAYLOADS", ["offline"])  # status: device gone
 
+# AX.25 connected mode (docs/ax25-connected.md): link parameters, checked by the adapter at start.
+AX25_PACLEN = os.environ.get("AX25_PACLEN", "128")  # bytes of data per I frame (N1), 1..256
+AX25_WINDOW = os.environ.get("AX25_WINDOW", "4")  # I frames outstanding (k), 1..7
+AX25_T1 = os.environ.get("AX25_T1", "3")  # seconds: first acknowledgement timeout (FRACK)
+AX25_T2 = os.environ.get("AX25_T2", "1")  # seconds: longest delay of an RR within a burst
+AX25_T3 = os.environ.get("AX25_T3", "300")  # seconds: idle link check
+AX25_N2 = os.environ.get("AX25_N2", "10")  # retries before the link fails
+AX25_RX_BACKLOG = os.environ.get("AX25_RX_BACKLOG", "8")  # consumer backlog (events) -> RNR
+
 # Celery: the broker is Redis when there is one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")

@@ -34,6 +34,9 @@ callback armed at the earliest of them and runs the due links when it fires.
 Outgoing connects: :meth:`LinkManager.connect`, or an ``ax25.connect`` message sent on the
 channel layer to :data:`CONNECT_CHANNEL` (see docs/ax25-connected.md), served by
 :meth:`LinkManager.serve_connect_requests`.
+
+The adapter's station plugs in through :class:`Links` (``Links(host)``, then
+``frame_received(frame, port, now)``, ``get_timer()``/``handle_timer(now)`` and ``aclose()``).
 """
 
 from __future__ import annotations
@@ -46,7 +49,9 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from django.conf import settings as django_settings
 
 from adapters.ax25.frame import Callsign, Frame, FrameError, FrameType, Hop
 from adapters.ax25.link import Link, LinkState
@@ -60,11 +65,20 @@ from adapters.ax25.link_events import (
     PeerBusy,
 )
 from gateway.clock import Clock, TimerHandleLike, resolve
-from gateway.exceptions import InvalidState, LocalProtocolError, ScopeClosed
+from gateway.exceptions import ConfigurationError, InvalidState, LocalProtocolError, ScopeClosed
 from gateway.runtime import ApplicationRuntime, ScopeHandle
 from gateway.types import Message, Scope
 
-__all__ = ["CONNECT_CHANNEL", "LinkManager", "Transmit"]
+__all__ = [
+    "CONNECTED_MODE_TYPES",
+    "CONNECT_CHANNEL",
+    "LinkHost",
+    "LinkManager",
+    "Links",
+    "Transmit",
+    "link_config_from_settings",
+    "reply_path",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +88,46 @@ CONNECT_CHANNEL = "ax25.connect"
 #: ``transmit(frame, port)``: put a frame on the air through the TNC (KISS port ``port``).
 Transmit = Callable[[Frame, int], None]
 
+#: Frame types that belong to connected mode (the station hands these to the links).
+CONNECTED_MODE_TYPES = frozenset(
+    {
+        FrameType.SABM,
+        FrameType.SABME,
+        FrameType.DISC,
+        FrameType.I,
+        FrameType.RR,
+        FrameType.RNR,
+        FrameType.REJ,
+        FrameType.SREJ,
+        FrameType.UA,
+        FrameType.DM,
+        FrameType.FRMR,
+    }
+)
+
 _serial = itertools.count(1)
+
+#: Scope builder: (local, remote, mode, path) -> the ASGI scope (the station's, for one format).
+ScopeFactory = Callable[[Callsign, Callsign, str, tuple[Hop, ...]], dict[str, Any]]
+
+
+def reply_path(path: tuple[Hop, ...]) -> tuple[Hop, ...]:
+    """The digipeater path back to a station: the hops that repeated its frame, reversed, with
+    H bits clear (hops not yet repeated were not needed: we heard the frame before them)."""
+    return tuple(Hop(hop.callsign) for hop in reversed(path) if hop.repeated)
+
+
+def _default_scope(
+    local: Callsign, remote: Callsign, mode: str, path: tuple[Hop, ...]
+) -> dict[str, Any]:
+    return {
+        "type": "ax25",
+        "asgi": {"version": "3.0", "spec_version": "1.0"},
+        "mode": mode,
+        "local": str(local),
+        "remote": str(remote),
+        "path": [str(hop) for hop in path],
+    }
 
 
 @dataclass(eq=False)
@@ -126,6 +179,7 @@ class LinkManager:
         backlog_high: int = 8,
         backlog_low: int = 2,
         send_buffer: int = 16384,
+        scope_factory: ScopeFactory = _default_scope,
     ) -> None:
         self.runtime = runtime
         self.config = config or LinkConfig()
@@ -139,6 +193,7 @@ class LinkManager:
         self._timer: TimerHandleLike | None = None
         self._timer_at: float | None = None
         self._layer: Any = None
+        self._scope_factory = scope_factory
 
     # -- what the adapter calls ----------------------------------------------------------------
 
@@ -152,10 +207,9 @@ class LinkManager:
         entry = self._links.get((local, remote))
         return entry.link if entry else None
 
-    def frame_received(self, frame: Frame, port: int = 0) -> None:
-        """Feed a frame heard on KISS port ``port``. Frames not for a link of ours are ignored.
-
-        Never raises for what the peer sent.
+    def frame_received(self, frame: Frame, port: int = 0, now: float | None = None) -> None:
+        """Feed a frame heard on KISS port ``port`` (at ``now``, default the clock's time).
+        Frames not for a link of ours are ignored. Never raises for what the peer sent.
         """
         if frame.type is FrameType.UI or frame.destination not in self.callsigns:
             return
@@ -163,7 +217,8 @@ class LinkManager:
             return  # still on its way through the digipeaters: it is not for us yet
         key = (frame.destination, frame.source)
         entry = self._links.get(key)
-        now = self._clock.time()
+        if now is None:
+            now = self._clock.time()
         if entry is None:
             if frame.type is not FrameType.SABM:
                 # No link: answer as a disconnected station does (DM to commands).
@@ -360,15 +415,9 @@ class LinkManager:
 
     async def _open(self, entry: _Entry) -> None:
         link = entry.link
-        scope: Scope = {
-            "type": "ax25",
-            "mode": "connected",
-            "local": str(link.local),
-            "remote": str(link.remote),
-            "path": [str(hop.callsign) for hop in link.path],
-            "port": entry.port,
-            "initiator": "local" if entry.outgoing else "remote",
-        }
+        scope: Scope = self._scope_factory(link.local, link.remote, "connected", link.path)
+        scope["port"] = entry.port
+        scope["initiator"] = "local" if entry.outgoing else "remote"
 
         async def send(message: Message) -> None:
             await self._from_consumer(entry, message)
@@ -378,7 +427,8 @@ class LinkManager:
 
         try:
             entry.handle = await self.runtime.open_scope(
-                ("ax25", str(link.local), str(link.remote), next(_serial)),
+                # The serial keeps a new link's scope apart from the last one's, still ending.
+                (str(link.local), str(link.remote), "connected", next(_serial)),
                 scope,
                 send,
                 on_close=on_close,
@@ -453,8 +503,7 @@ class LinkManager:
     # -- helpers -------------------------------------------------------------------------------
 
     def _answer_unknown(self, frame: Frame, port: int, now: float) -> None:
-        link = Link(frame.destination, frame.source, self.config)
-        link.path = tuple(Hop(hop.callsign) for hop in reversed(frame.path))
+        link = Link(frame.destination, frame.source, self.config, path=reply_path(frame.path))
         link.receive_frame(frame, now)
         for reply in link.frames_to_send():
             self._transmit(reply, port)
@@ -523,3 +572,93 @@ def _parse_connect_request(message: Message) -> tuple[Callsign, Callsign, tuple[
 def _log_task_error(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logger.error("ax25 link task failed", exc_info=task.exception())
+
+
+class LinkHost(Protocol):
+    """What the adapter's station gives :class:`Links`."""
+
+    callsigns: frozenset[Callsign]
+    runtime: ApplicationRuntime
+    clock: Clock
+
+    def transmit(self, frame: Frame, port: int) -> asyncio.Future[None]:
+        """Queue a frame for the air (paced); the future resolves once it was written."""
+
+    def scope(
+        self, local: Callsign, remote: Callsign, mode: str, path: tuple[Hop, ...]
+    ) -> dict[str, Any]:
+        """The ASGI scope of a (local, remote, mode) conversation."""
+
+
+class Links(LinkManager):
+    """The station's connected-mode seam: a :class:`LinkManager` built from the station.
+
+    The links keep their own single clock callback (so a consumer's ``ax25.send`` re-arms it
+    without the station's help); :meth:`get_timer` therefore tells the station None, and its
+    :meth:`handle_timer` calls are harmless. Parameters come from Django settings
+    (:func:`link_config_from_settings`).
+    """
+
+    def __init__(self, host: LinkHost, config: LinkConfig | None = None) -> None:
+        self._host = host
+        super().__init__(
+            host.runtime,
+            self._transmit_paced,
+            host.callsigns,
+            config or link_config_from_settings(django_settings),
+            clock=host.clock,
+            backlog_high=_setting_int(django_settings, "AX25_RX_BACKLOG", 8, 2),
+            scope_factory=host.scope,
+        )
+
+    def _transmit_paced(self, frame: Frame, port: int) -> None:
+        self._host.transmit(frame, port).add_done_callback(_log_unsent)
+
+    def get_timer(self) -> float | None:
+        """None: the links run their timers on their own clock callback."""
+        return None
+
+    async def aclose(self) -> None:
+        """Say goodbye: every link closes (DISC once its queued data is acknowledged)."""
+        self.close_all()
+
+
+def _log_unsent(future: asyncio.Future[None]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        logger.warning("ax25 link frame not sent: %s", future.exception())
+
+
+def _setting_int(settings: Any, name: str, default: int, minimum: int) -> int:
+    raw = getattr(settings, name, None)
+    try:
+        value = default if raw in (None, "") else int(raw)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _setting_float(settings: Any, name: str, default: float) -> float:
+    raw = getattr(settings, name, None)
+    try:
+        return default if raw in (None, "") else float(raw)
+    except (TypeError, ValueError):
+        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
+def link_config_from_settings(settings: Any) -> LinkConfig:
+    """LinkConfig from AX25_PACLEN, AX25_WINDOW, AX25_T1, AX25_T2, AX25_T3, AX25_N2.
+
+    Raises:
+        ConfigurationError: a value is not a number or out of range (the message names it).
+    """
+    default = LinkConfig()
+    return LinkConfig(
+        paclen=_setting_int(settings, "AX25_PACLEN", default.paclen, 1),
+        window=_setting_int(settings, "AX25_WINDOW", default.window, 1),
+        t1=_setting_float(settings, "AX25_T1", default.t1),
+        t2=_setting_float(settings, "AX25_T2", default.t2),
+        t3=_setting_float(settings, "AX25_T3", default.t3),
+        n2=_setting_int(settings, "AX25_N2", default.n2, 1),
+    )

@@ -19,9 +19,10 @@ from adapters.ax25.link_events import (
     LinkConfig,
     LinkEvent,
 )
-from adapters.ax25.links import LinkManager
+from adapters.ax25.links import LinkManager, link_config_from_settings
 from gateway.ax25.routing import CallsignRouter
 from gateway.clock import FakeClock, TimerHandleLike
+from gateway.exceptions import ConfigurationError
 from gateway.generic.ax25link import AsyncAx25LinkConsumer
 from gateway.runtime import ApplicationRuntime
 
@@ -277,3 +278,35 @@ async def test_frames_for_others_or_not_yet_digipeated_are_ignored(air: Air) -> 
     assert air.heard == []
     air.manager.frame_received(Frame(BOT1, op, FrameType.I, ns=0, nr=0, pid=0xF0, poll_final=True))
     assert [(f.type, f.poll_final) for f in air.heard] == [(FrameType.DM, True)]
+
+
+async def test_peer_vanishing_mid_transfer_ends_the_scope_with_link_failure(air: Air) -> None:
+    op = air.station("N0CALL-4")
+    await connect(air, op)
+    op.link.send_data(b"ping\r", air.clock.time())
+    op.service()  # on the air now...
+    del air.stations[(op.link.local, BOT1)]  # ...and the operator switches the radio off
+    await air.run(400.0, step=5.0)
+    assert ("disconnect", "N0CALL-4", "link failure") in log
+    assert air.manager.links == 0
+
+
+def test_link_settings_are_checked_and_named() -> None:
+    class Settings:
+        AX25_PACLEN = "200"
+        AX25_WINDOW = "7"
+        AX25_T1 = "4.5"
+        AX25_N2 = "3"
+
+    config = link_config_from_settings(Settings())
+    assert (config.paclen, config.window, config.t1, config.n2) == (200, 7, 4.5, 3)
+    assert config.t3 == LinkConfig().t3
+
+    class Bad:
+        AX25_WINDOW = "eight"
+
+    with pytest.raises(ConfigurationError, match="AX25_WINDOW"):
+        link_config_from_settings(Bad())
+    Bad.AX25_WINDOW = "8"
+    with pytest.raises(ConfigurationError, match=r"AX25_WINDOW must be 1\.\.7"):
+        link_config_from_settings(Bad())
