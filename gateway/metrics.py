@@ -10,6 +10,9 @@ The names are part of docs/runtime-contract.md:
   group_send).
 - ``gateway_adapter_up{adapter}`` gauge: 1 while the adapter serves.
 
+Adapters add their own metrics in their own modules and show them on /status by
+:func:`register_detail` (e.g. ``gateway_ax25_frames_total{direction}`` as ``ax25.frames``).
+
 Hot paths must not look labels up per event (``labels()`` hashes and locks): take the
 pre-bound children once, with :func:`for_protocol` and :func:`layer_messages`, and for a
 per-message count take :func:`incrementer` of the child once too.
@@ -138,7 +141,22 @@ def snapshot() -> dict[str, dict[str, float]]:
         f"{sample.labels['backend']}/{sample.labels['direction']}": sample.value
         for sample in _samples(LAYER_MESSAGES)
     }
+    for key, (metric, detail_label) in _DETAILS.items():
+        result[key] = {
+            sample.labels.get(detail_label, "value") if detail_label else "value": sample.value
+            for sample in _samples(metric)
+        }
     return result
+
+
+_DETAILS: dict[str, tuple[Any, str | None]] = {}
+
+
+def register_detail(adapter: str, name: str, metric: Any, label: str | None = None) -> None:
+    """Show an adapter's own metric in :func:`snapshot` (and so on /status) as
+    ``"<adapter>.<name>": {label value: value}`` (``{"value": v}`` for a metric without labels).
+    """
+    _DETAILS[f"{adapter}.{name}"] = (metric, label)
 
 
 def _samples(metric: Any) -> list[Any]:
