@@ -66,6 +66,7 @@ from adapters.ax25.link_events import (
 )
 from gateway.clock import Clock, TimerHandleLike, resolve
 from gateway.exceptions import ConfigurationError, InvalidState, LocalProtocolError, ScopeClosed
+from gateway.layers import get_channel_layer
 from gateway.runtime import ApplicationRuntime, ScopeHandle
 from gateway.types import Message, Scope
 
@@ -610,6 +611,11 @@ class Links(LinkManager):
             backlog_high=_setting_int(django_settings, "AX25_RX_BACKLOG", 8, 2),
             scope_factory=host.scope,
         )
+        # Outgoing connects requested on the channel layer (docs/ax25-connected.md).
+        self._listener: asyncio.Task[None] | None = None
+        layer = get_channel_layer()
+        if layer is not None:
+            self._listener = self._spawn(self.serve_connect_requests(layer))
 
     def _transmit_paced(self, frame: Frame, port: int) -> None:
         self._host.transmit(frame, port).add_done_callback(_log_unsent)
@@ -620,6 +626,8 @@ class Links(LinkManager):
 
     async def aclose(self) -> None:
         """Say goodbye: every link closes (DISC once its queued data is acknowledged)."""
+        if self._listener is not None:
+            self._listener.cancel()
         self.close_all()
 
 

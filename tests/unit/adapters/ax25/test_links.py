@@ -24,6 +24,7 @@ from gateway.ax25.routing import CallsignRouter
 from gateway.clock import FakeClock, TimerHandleLike
 from gateway.exceptions import ConfigurationError
 from gateway.generic.ax25link import AsyncAx25LinkConsumer
+from gateway.layers import InMemoryChannelLayer
 from gateway.runtime import ApplicationRuntime
 
 BOT1 = Callsign("BOT", 1)
@@ -310,3 +311,29 @@ def test_link_settings_are_checked_and_named() -> None:
     Bad.AX25_WINDOW = "8"
     with pytest.raises(ConfigurationError, match=r"AX25_WINDOW must be 1\.\.7"):
         link_config_from_settings(Bad())
+
+
+async def test_outgoing_connect_requested_on_the_channel_layer(air: Air) -> None:
+    layer = InMemoryChannelLayer()
+    listener = asyncio.ensure_future(air.manager.serve_connect_requests(layer))
+    reply = await layer.new_channel()
+    await layer.send(
+        "ax25.connect",
+        {"type": "ax25.connect", "local": "BOT-1", "remote": "N0CALL-8", "reply_channel": reply},
+    )
+    await layer.send(
+        "ax25.connect",
+        {"type": "ax25.connect", "local": "BOT-1", "remote": "not a call", "reply_channel": reply},
+    )
+    await air.pump()
+    failed = await layer.receive(reply)
+    assert failed["type"] == "ax25.connect.failed" and "NOT A CALL" in failed["reason"]
+    assert [f.type for f in air.heard] == [FrameType.SABM]
+    await air.run(200.0, step=1.0)  # nobody answers N0CALL-8
+    assert await layer.receive(reply) == {
+        "type": "ax25.connect.failed",
+        "local": "BOT-1",
+        "remote": "N0CALL-8",
+        "reason": "link failure",
+    }
+    listener.cancel()
