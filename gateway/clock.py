@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -270,3 +271,21 @@ def _wake(future: asyncio.Future[None]) -> None:
 def resolve(clock: Clock | None) -> Clock:
     """The clock to use for a ``clock=None`` argument: the running loop's."""
     return clock if clock is not None else LoopClock()
+
+
+def time_source(
+    clock: Clock | Callable[[], float] | None,
+    default: Callable[[], float] = time.monotonic,
+) -> Callable[[], float]:
+    """The "current time" function of ``clock``: its ``time`` method, itself if it is a
+    function, or ``default`` (the monotonic clock) for None.
+
+    For code that only reads the time (expiry stamps) and may run outside any event loop, or in
+    several loops one after another (``async_to_sync``), where a loop's clock is not the one.
+    """
+    if clock is None:
+        return default
+    reader = getattr(clock, "time", None)
+    if callable(reader):
+        return reader  # type: ignore[no-any-return]
+    return clock  # type: ignore[return-value]

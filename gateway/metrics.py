@@ -9,6 +9,9 @@ The names are part of docs/runtime-contract.md:
 - ``gateway_layer_messages_total{backend,direction}`` counter (direction: send, receive,
   group_send).
 - ``gateway_adapter_up{adapter}`` gauge: 1 while the adapter serves.
+- ``gateway_events_dropped_total{protocol,reason}`` counter: events given to the runtime by
+  key that no instance handled (reason ``scope_closed``: instances kept ending before taking
+  it; ``open_failed``: the scope could not be opened).
 
 Adapters add their own metrics in their own modules and show them on /status by
 :func:`register_detail` (e.g. ``gateway_ax25_frames_total{direction}`` as ``ax25.frames``).
@@ -39,6 +42,11 @@ LAYER_MESSAGES = Counter(
     "gateway_layer_messages",
     "Channel layer messages, by backend and direction (send, receive, group_send).",
     ["backend", "direction"],
+)
+EVENTS_DROPPED = Counter(
+    "gateway_events_dropped",
+    "Events delivered by key that no application instance handled, by reason.",
+    ["protocol", "reason"],
 )
 ADAPTER_UP = Gauge("gateway_adapter_up", "1 while the adapter is serving, else 0.", ["adapter"])
 
@@ -89,6 +97,12 @@ def layer_messages(backend: str, direction: str) -> Counter:
     if direction not in LAYER_DIRECTIONS:
         raise ValueError(f"direction must be one of {LAYER_DIRECTIONS}, got {direction!r}")
     return LAYER_MESSAGES.labels(backend=backend, direction=direction)
+
+
+@cache
+def events_dropped(protocol: str, reason: str) -> Counter:
+    """Return the ``gateway_events_dropped_total`` child for a protocol and reason."""
+    return EVENTS_DROPPED.labels(protocol=protocol, reason=reason)
 
 
 def incrementer(child: Counter) -> Callable[[float], None]:

@@ -42,6 +42,28 @@ def wake_first(
     return False
 
 
+async def park(waiters: Waiters, loop: asyncio.AbstractEventLoop | None = None) -> None:
+    """Wait in line: append a new waiter to ``waiters`` and return once it is woken.
+
+    If the task is cancelled, the waiter is cancelled too; if it had been woken already, the
+    wake-up is passed on to the next waiter (the room it was woken for is not used).
+
+    Args:
+        waiters: the line to wait in.
+        loop: the running loop, when the caller has it at hand (saves a lookup).
+    """
+    waiter: asyncio.Future[None] = (loop or asyncio.get_running_loop()).create_future()
+    waiters.append(waiter)
+    try:
+        await waiter
+    except BaseException:
+        woken = waiter.done() and not waiter.cancelled()
+        waiter.cancel()
+        if woken:
+            wake_first(waiters)
+        raise
+
+
 def wake_all(waiters: Waiters) -> None:
     """Wake every waiter still waiting and empty the sequence (e.g. the queue was closed)."""
     for waiter in waiters:

@@ -123,6 +123,7 @@ else:
 GATEWAY_ADAPTERS = {
     "web": "adapters.web.WebAdapter",
     "mqtt": "adapters.mqtt.MqttAdapter",
+    "ax25": "adapters.ax25.adapter.Ax25Adapter",
 }
 GATEWAY_SHUTDOWN_TIMEOUT = float(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT", "25"))
 

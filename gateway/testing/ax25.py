@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.ax25.scope import ax25_scope
 from gateway.exceptions import ConfigurationError, RemoteProtocolError
 from gateway.testing.application import ApplicationCommunicator
 
@@ -50,15 +51,7 @@ class Ax25Communicator(ApplicationCommunicator):
         """
         if mode not in _MODES:
             raise ConfigurationError(f"mode must be one of {', '.join(_MODES)}, got {mode!r}")
-        scope = {
-            "type": "ax25",
-            "asgi": {"version": "3.0", "spec_version": "1.0"},
-            "mode": mode,
-            "local": local,
-            "remote": remote,
-            "path": list(path or []),
-            "port": port,
-        }
+        scope = ax25_scope(mode, local, remote, list(path or []), port)
         super().__init__(application, scope)
 
     async def send_aprs(self, text: str, msgno: str | None = None) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from gateway.clock import Clock, FakeClock, LoopClock, resolve, wait_until
+from gateway.clock import Clock, FakeClock, LoopClock, resolve, time_source, wait_until
 
 
 def test_fake_clock_runs_due_timers_in_time_order_and_reads_their_due_time() -> None:
@@ -142,3 +143,10 @@ async def test_loop_clock_is_the_running_loops_time_and_timers() -> None:
 def test_loop_clock_outside_a_loop_says_so() -> None:
     with pytest.raises(RuntimeError, match="no running event loop"):
         LoopClock().time()
+
+
+def test_time_source_takes_a_clock_a_function_or_nothing() -> None:
+    fake = FakeClock(start=7.0)
+    assert time_source(fake)() == 7.0
+    assert time_source(lambda: 3.0)() == 3.0
+    assert time_source(None) is time.monotonic

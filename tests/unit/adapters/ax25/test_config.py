@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from adapters.ax25.adapter import Ax25Adapter
 from adapters.ax25.config import Ax25Config, TncAddress, parse_callsigns, parse_tnc
 from adapters.ax25.frame import Callsign
-from gateway.exceptions import ConfigurationError
+from gateway.exceptions import AdapterNotConfigured, ConfigurationError
 
 
 def settings(**values: Any) -> SimpleNamespace:
@@ -96,3 +97,14 @@ def test_defaults_and_values() -> None:
 def test_bad_values_name_the_setting(name: str, value: str, match: str) -> None:
     with pytest.raises(ConfigurationError, match=match):
         Ax25Config.from_settings(settings(**{name: value}))
+
+
+def test_adapter_off_without_tnc_says_what_to_set() -> None:
+    with pytest.raises(AdapterNotConfigured, match="set AX25_TNC"):
+        Ax25Adapter.from_settings(SimpleNamespace(AX25_TNC=""), {})
+
+
+def test_adapter_from_settings() -> None:
+    adapter = Ax25Adapter.from_settings(settings(GATEWAY_SHUTDOWN_TIMEOUT=7), {})
+    assert adapter.shutdown_timeout == 7
+    assert adapter.describe().startswith("KISS TNC tcp://127.0.0.1:8001 as BOT-1")

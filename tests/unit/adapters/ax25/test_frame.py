@@ -67,6 +67,30 @@ SENT: list[tuple[str, Frame]] = [
 ]
 
 
+# APRS messages as Direwolf A delivered them on KISS after B transmitted them at 9600 baud
+# (captured here with tests/integration/ax25/direwolf.py, 2026-12-05): from B's KISS port,
+# and from B's AGW 'M' (unproto), which sets BOTH C bits (src octet 0xed).
+APRS_KISS = (
+    "82 a0 b4 b0 b2 b4 e0 9c 60 86 82 98 98 6b 03 f0"
+    " 3a 42 4f 54 2d 31 20 20 20 20 3a 68 65 6c 6c 6f 7b 31 32"
+)
+APRS_AGW = (
+    "82 a0 a4 a6 40 40 e0 9c 60 86 82 98 98 ed 03 f0"
+    " 3a 42 4f 54 2d 31 20 20 20 20 3a 76 69 61 20 61 67 77 7b 33"
+)
+
+
+def test_golden_aprs_frames_from_direwolf() -> None:
+    kiss = decode_frame(bytes.fromhex(APRS_KISS))
+    assert kiss == Frame(Callsign("APZXYZ"), Callsign("N0CALL", 5), FrameType.UI,
+                         pid=0xF0, info=b":BOT-1    :hello{12")  # fmt: skip
+    assert encode_frame(kiss) == bytes.fromhex(APRS_KISS)
+    agw = decode_frame(bytes.fromhex(APRS_AGW))
+    assert agw == Frame(Callsign("APRS"), Callsign("N0CALL", 6), FrameType.UI,
+                        pid=0xF0, info=b":BOT-1    :via agw{3")  # fmt: skip
+    assert agw.command
+
+
 @pytest.mark.parametrize(("hexbytes", "expected"), GOLDEN + SENT)
 def test_golden_vectors_decode_and_encode(hexbytes: str, expected: Frame) -> None:
     data = bytes.fromhex(hexbytes)
