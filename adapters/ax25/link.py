@@ -600,6 +600,8 @@ class Link:
         # acknowledge and go back to information transfer.
         self._stop_t1()
         self._rc = 0
+        # AX.25 2.2 "select T1 value" with RC = 0: back to 2 SRT after the back-off.
+        self._t1v = self._clamp(2 * self._srt)
         self.state = LinkState.CONNECTED
         self._retransmit()
         self._push(now)
@@ -784,13 +786,14 @@ class Link:
         if not fresh:
             return
         self._srt = 7 / 8 * self._srt + rtt / 8
-        self._t1v = min(max(2 * self._srt, self.config.t1_min), self.config.t1_max)
+        self._t1v = self._clamp(2 * self._srt)
 
     def _back_off(self) -> None:
         # AX.25 2.2 "select T1 value" after an expiry: T1 = 2^(RC+1) SRT.
-        self._t1v = min(
-            max(2 ** (self._rc + 1) * self._srt, self.config.t1_min), self.config.t1_max
-        )
+        self._t1v = self._clamp(2 ** (self._rc + 1) * self._srt)
+
+    def _clamp(self, t1: float) -> float:
+        return min(max(t1, self.config.t1_min), self.config.t1_max)
 
     def _send_u(self, kind: FrameType, *, command: bool, pf: bool) -> None:
         self._emit(kind, command=command, pf=pf)

@@ -262,6 +262,9 @@ class LinkManager:
 
     def get_timer(self) -> float | None:
         """The earliest deadline of all links (the manager arms its own callback for it)."""
+        return self._next_deadline()
+
+    def _next_deadline(self) -> float | None:
         timers = [t for e in self._links.values() if (t := e.link.get_timer()) is not None]
         return min(timers) if timers else None
 
@@ -510,7 +513,7 @@ class LinkManager:
             self._transmit(reply, port)
 
     def _rearm(self) -> None:
-        when = self.get_timer()
+        when = self._next_deadline()
         if when == self._timer_at:
             return
         if self._timer is not None:

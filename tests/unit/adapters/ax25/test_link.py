@@ -267,6 +267,8 @@ def test_t1_backs_off_and_follows_the_round_trip() -> None:
     link.handle_timer(100.0 + adapted)  # expiry: RC = 1, T1 = 2^(RC+1) SRT = 2 x adapted
     assert link.t1 == pytest.approx(2 * adapted)
     assert link.get_timer() == pytest.approx(100.0 + 3 * adapted)
+    link.receive_frame(peer(FrameType.RR, command=False, pf=True, nr=1), 101.0)  # recovered
+    assert link.t1 == pytest.approx(adapted)  # RC = 0 again: T1 = 2 SRT
 
 
 def test_window_full_waits_for_acks() -> None:

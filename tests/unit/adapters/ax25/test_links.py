@@ -19,7 +19,7 @@ from adapters.ax25.link_events import (
     LinkConfig,
     LinkEvent,
 )
-from adapters.ax25.links import LinkManager, link_config_from_settings
+from adapters.ax25.links import LinkManager, Links, link_config_from_settings
 from gateway.ax25.routing import CallsignRouter
 from gateway.clock import FakeClock, TimerHandleLike
 from gateway.exceptions import ConfigurationError
@@ -337,3 +337,39 @@ async def test_outgoing_connect_requested_on_the_channel_layer(air: Air) -> None
         "reason": "link failure",
     }
     listener.cancel()
+
+
+class Host:
+    """What the station gives Links: callsigns, runtime, clock, paced transmit, scope."""
+
+    def __init__(self, runtime: ApplicationRuntime, clock: FakeClock) -> None:
+        self.callsigns = frozenset({BOT1})
+        self.runtime = runtime
+        self.clock = clock
+        self.sent: list[tuple[Frame, int]] = []
+
+    def transmit(self, frame: Frame, port: int) -> asyncio.Future[None]:
+        self.sent.append((frame, port))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    def scope(self, local: Callsign, remote: Callsign, mode: str, path: tuple[Hop, ...]) -> dict:
+        return {"type": "ax25", "mode": mode, "local": str(local), "remote": str(remote)}
+
+
+async def test_station_seam_runs_link_timers_on_its_own_callback(settings: object) -> None:
+    settings.AX25_T1 = "2"  # type: ignore[attr-defined]
+    clock = FakeClock(50.0)
+    runtime = ApplicationRuntime(CallsignRouter({"BOT-1": Node.as_asgi()}), "ax25")
+    host = Host(runtime, clock)
+    links = Links(host)
+    op = Callsign("N0CALL", 1)
+    links.frame_received(Frame(BOT1, op, FrameType.SABM, poll_final=True), 0, clock.time())
+    await clock.settle()
+    assert [f.type for f, _ in host.sent] == [FrameType.UA, FrameType.I]  # UA, then greeting
+    assert links.get_timer() is None  # the station needs no timer for the links...
+    clock.advance(2.0)  # ...their own fires T1: the greeting was not acknowledged
+    assert host.sent[-1][0].type is FrameType.RR and host.sent[-1][0].poll_final
+    await links.aclose()
+    await runtime.shutdown()
