@@ -262,6 +262,8 @@ class Link:
         # Timers (absolute times, None = stopped).
         self._t1_at: float | None = None
         self._t2_at: float | None = None
+        self._last_rx = 0.0  # when the last in-sequence I frame arrived
+        self._rx_gap: float | None = None  # smoothed spacing of I frames within a burst
         self._t3_at: float | None = None
         self._t1_started = 0.0
         # Smoothed round trip; T1 = 2 SRT. The path multiplies the first guess (each digipeater
@@ -727,11 +729,22 @@ class Link:
 
     def _ack_later(self, now: float, *, full: bool) -> None:
         """Acknowledge soon: at once after a short frame (the burst is over) or a window's
-        worth of frames, else after T2 so one RR covers the rest of the burst."""
+        worth of frames, else T2 after this frame, so one RR covers the rest of the burst.
+
+        T2 restarts with every frame of a burst and adapts to their spacing (one frame's air
+        time): 1.5 x the smoothed gap between frames of a burst, at most ``config.t2``. A KISS
+        TNC holds our RR while the peer transmits anyway; acknowledging every frame would only
+        put several RRs on the air where one does.
+        """
+        if self._t2_at is not None:  # the previous frame is unacknowledged: same burst
+            gap = now - self._last_rx
+            self._rx_gap = gap if self._rx_gap is None else 0.75 * self._rx_gap + 0.25 * gap
+        self._last_rx = now
         if not full or (self._vr - self._acked_vr) % MODULUS >= self.config.window:
             self._send_s(self._receiver_state(), command=False, pf=False)
-        elif self._t2_at is None:
-            self._t2_at = now + self.config.t2
+            return
+        delay = self.config.t2 if self._rx_gap is None else min(self.config.t2, 1.5 * self._rx_gap)
+        self._t2_at = now + delay
 
     def _maybe_release(self, now: float) -> LinkState:
         if self._closing and self.connected and not self._outgoing and not self._unacked:

@@ -72,7 +72,7 @@ class LinkConfig:
     paclen: int = 128  #: N1: most bytes of information per I frame we send
     window: int = 4  #: k: most I frames outstanding (1..7 with modulo 8)
     t1: float = 3.0  #: initial acknowledgement timer (FRACK); adapted to the round trip after
-    t2: float = 1.0  #: longest delay of an RR while more I frames of a burst may follow
+    t2: float = 2.0  #: longest delay of an RR while more I frames of a burst may follow
     t3: float = 300.0  #: idle link check
     n2: int = 10  #: retries of T1 before the link fails
     t1_min: float = 1.0  #: floor of the adapted T1

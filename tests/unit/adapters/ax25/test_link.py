@@ -182,6 +182,18 @@ def test_delayed_ack_goes_out_after_t2() -> None:
     assert kinds(link.frames_to_send()) == [("RR", None, 1, False)]
 
 
+def test_t2_follows_the_spacing_of_a_burst_and_one_rr_covers_it() -> None:
+    link = connected_link(LinkConfig(paclen=4, window=7, t2=2.0))
+    link.receive_frame(i_frame(0, 0, b"abcd"), 10.0)
+    assert link.get_timer() == 12.0  # spacing unknown yet: AX25_T2
+    link.receive_frame(i_frame(1, 0, b"efgh"), 10.4)  # frames of a burst, 0.4 s apart
+    assert link.get_timer() == pytest.approx(10.4 + 1.5 * 0.4)
+    link.receive_frame(i_frame(2, 0, b"ijkl"), 10.8)
+    assert link.frames_to_send() == []
+    link.handle_timer(link.get_timer() or 0)  # the burst is over
+    assert kinds(link.frames_to_send()) == [("RR", None, 3, False)]
+
+
 def test_lost_i_frame_gets_rej_and_is_resent() -> None:
     receiver = connected_link()
     receiver.receive_frame(i_frame(0, 0, b"one"), 1.0)
