@@ -85,11 +85,12 @@ class AgwOperator:
         self._send("C", mine, theirs)
         return session
 
-    def send(self, mine: str, theirs: str, data: bytes) -> None:
-        """Queue data on the session, in pieces of at most 256 bytes as a terminal program
-        sends them (Direwolf refuses a larger AGW 'D' frame: it exceeds an AX.25 frame)."""
-        for offset in range(0, len(data), MAX_DATA):
-            self._send("D", mine, theirs, data[offset : offset + MAX_DATA])
+    def send(self, mine: str, theirs: str, data: bytes, piece: int = MAX_DATA) -> None:
+        """Queue data on the session, in pieces of at most ``piece`` bytes as a terminal
+        program sends them (Direwolf refuses an AGW 'D' frame larger than an AX.25 frame's
+        256 bytes, and sends each piece as one I frame)."""
+        for offset in range(0, len(data), piece):
+            self._send("D", mine, theirs, data[offset : offset + piece])
 
     def disconnect(self, mine: str, theirs: str) -> None:
         self._send("d", mine, theirs)
