@@ -105,11 +105,12 @@ class Input(enum.Enum):
     ACCEPT = "accept"
     REJECT = "reject"
     CLOSE = "close"
+    DISCONNECT = "disconnect"
     T1_EXPIRY = "T1 expiry"
     T3_EXPIRY = "T3 expiry"
 
 
-LOCAL_INPUTS = frozenset({Input.CONNECT, Input.ACCEPT, Input.REJECT, Input.CLOSE})
+LOCAL_INPUTS = frozenset({Input.CONNECT, Input.ACCEPT, Input.REJECT, Input.CLOSE, Input.DISCONNECT})
 
 _FRAME_INPUTS: dict[FrameType, Input] = {
     FrameType.SABM: Input.SABM,
@@ -155,6 +156,7 @@ TRANSITIONS: dict[tuple[LinkState, Input], Transition] = {
     (S.CONNECT_PENDING, Input.DISC): _row("peer_gave_up", S.DISCONNECTED),
     (S.CONNECT_PENDING, Input.SABME): _row("dm_dropped", S.DISCONNECTED),
     (S.CONNECT_PENDING, Input.CLOSE): _row("refuse", S.DISCONNECTED),
+    (S.CONNECT_PENDING, Input.DISCONNECT): _row("refuse", S.DISCONNECTED),
     # Our SABM is out.
     (S.AWAITING_CONNECTION, Input.UA): _row("established", S.CONNECTED),
     (S.AWAITING_CONNECTION, Input.DM): _row("refused", S.DISCONNECTED),
@@ -165,6 +167,7 @@ TRANSITIONS: dict[tuple[LinkState, Input], Transition] = {
         "retry_sabm", S.AWAITING_CONNECTION, S.DISCONNECTED
     ),
     (S.AWAITING_CONNECTION, Input.CLOSE): _row("abandon_connect", S.DISCONNECTED),
+    (S.AWAITING_CONNECTION, Input.DISCONNECT): _row("abandon_connect", S.DISCONNECTED),
     # Information transfer.
     (S.CONNECTED, Input.I): _row("i_frame", S.CONNECTED, S.AWAITING_RELEASE),
     (S.CONNECTED, Input.RR): _row("supervisory", S.CONNECTED, S.AWAITING_RELEASE),
@@ -179,6 +182,7 @@ TRANSITIONS: dict[tuple[LinkState, Input], Transition] = {
     (S.CONNECTED, Input.FRMR): _row("frame_rejected", S.AWAITING_RELEASE),
     (S.CONNECTED, Input.UNSUPPORTED): _row("reject_frame", S.AWAITING_RELEASE),
     (S.CONNECTED, Input.CLOSE): _row("close", S.CONNECTED, S.AWAITING_RELEASE),
+    (S.CONNECTED, Input.DISCONNECT): _row("disconnect_now", S.AWAITING_RELEASE),
     # We polled after T1/T3 and wait for the answer with F set.
     (S.TIMER_RECOVERY, Input.I): _row("i_frame", S.TIMER_RECOVERY, S.AWAITING_RELEASE),
     (S.TIMER_RECOVERY, Input.RR): _row(
@@ -198,6 +202,7 @@ TRANSITIONS: dict[tuple[LinkState, Input], Transition] = {
     (S.TIMER_RECOVERY, Input.FRMR): _row("frame_rejected", S.AWAITING_RELEASE),
     (S.TIMER_RECOVERY, Input.UNSUPPORTED): _row("reject_frame", S.AWAITING_RELEASE),
     (S.TIMER_RECOVERY, Input.CLOSE): _row("close", S.TIMER_RECOVERY, S.AWAITING_RELEASE),
+    (S.TIMER_RECOVERY, Input.DISCONNECT): _row("disconnect_now", S.AWAITING_RELEASE),
     # Our DISC is out.
     (S.AWAITING_RELEASE, Input.UA): _row("released", S.DISCONNECTED),
     (S.AWAITING_RELEASE, Input.DM): _row("released", S.DISCONNECTED),
@@ -210,6 +215,7 @@ TRANSITIONS: dict[tuple[LinkState, Input], Transition] = {
     (S.AWAITING_RELEASE, Input.REJ): _row("send_dm_if_polled", S.AWAITING_RELEASE),
     (S.AWAITING_RELEASE, Input.T1_EXPIRY): _row("retry_disc", S.AWAITING_RELEASE, S.DISCONNECTED),
     (S.AWAITING_RELEASE, Input.CLOSE): _row("nothing", S.AWAITING_RELEASE),
+    (S.AWAITING_RELEASE, Input.DISCONNECT): _row("nothing", S.AWAITING_RELEASE),
 }
 del S
 
@@ -331,6 +337,11 @@ class Link:
     def close(self, now: float) -> None:
         """Disconnect once every byte queued so far is acknowledged (then DISC)."""
         self._dispatch(Input.CLOSE, None, now)
+
+    def disconnect(self, now: float) -> None:
+        """Disconnect now (DISC), e.g. at shutdown: what is still queued is not sent, and
+        :class:`Disconnected` reports it as ``unsent``."""
+        self._dispatch(Input.DISCONNECT, None, now)
 
     def send_data(self, data: bytes, now: float) -> None:
         """Queue bytes for the peer; they go out in I frames of at most ``paclen`` bytes, in
@@ -466,6 +477,9 @@ class Link:
     def _close(self, frame: Frame | None, now: float) -> LinkState:
         self._closing = True
         return self._maybe_release(now)
+
+    def _disconnect_now(self, frame: Frame | None, now: float) -> LinkState:
+        return self._release(now, DisconnectReason.LOCAL)
 
     def _released(self, frame: Frame | None, now: float) -> LinkState:
         return self._down(self._release_reason)

@@ -278,10 +278,14 @@ class LinkManager:
         self._rearm()
 
     def close_all(self) -> None:
-        """Close every link (DISC once its queued data is acknowledged): the adapter is stopping."""
+        """Disconnect every link now (DISC; queued data is reported unsent): the adapter is
+        stopping and cannot wait for acknowledgements."""
         now = self._clock.time()
         for entry in list(self._links.values()):
-            self._close_link(entry, now)
+            if entry.link.state is LinkState.DISCONNECTED:
+                continue
+            entry.link.disconnect(now)
+            self._service(entry)
 
     async def serve_connect_requests(self, layer: Any, channel: str = CONNECT_CHANNEL) -> None:
         """Serve outgoing-connect requests sent on the channel layer, until cancelled.
@@ -628,7 +632,7 @@ class Links(LinkManager):
         return None
 
     async def aclose(self) -> None:
-        """Say goodbye: every link closes (DISC once its queued data is acknowledged)."""
+        """Say goodbye: DISC to every link still up (the station then drains its queue)."""
         if self._listener is not None:
             self._listener.cancel()
         self.close_all()

@@ -351,6 +351,16 @@ def test_close_waits_for_queued_data_then_disc() -> None:
     assert link.events() == [Disconnected(DisconnectReason.LOCAL)]
 
 
+def test_disconnect_now_sends_disc_and_reports_what_was_unsent() -> None:
+    link = connected_link(LinkConfig(paclen=4, window=1))
+    link.send_data(b"12345678", 0.0)
+    link.frames_to_send()
+    link.disconnect(0.1)  # shutdown: no waiting for acknowledgements
+    assert kinds(link.frames_to_send()) == [("DISC", None, None, True)]
+    link.receive_frame(peer(FrameType.UA, command=False, pf=True), 0.4)
+    assert link.events() == [Disconnected(DisconnectReason.LOCAL, unsent=8)]
+
+
 def test_frmr_received_closes_and_bad_nr_is_answered_with_frmr() -> None:
     link = connected_link()
     link.receive_frame(peer(FrameType.FRMR, command=False, info=b"\x00\x00\x01"), 1.0)
