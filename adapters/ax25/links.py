@@ -53,6 +53,7 @@ from typing import Any, Protocol
 
 from django.conf import settings as django_settings
 
+from adapters.ax25 import link_metrics
 from adapters.ax25.frame import Callsign, Frame, FrameError, FrameType, Hop
 from adapters.ax25.link import Link, LinkState
 from adapters.ax25.link_events import (
@@ -147,6 +148,7 @@ class _Entry:
         default_factory=lambda: codecs.getincrementaldecoder("utf-8")("replace")
     )
     busy: bool = False
+    counted: dict[str, int] = field(default_factory=dict)  # link.stats already in the metrics
     room: asyncio.Event = field(default_factory=asyncio.Event)
     ended: bool = False
 
@@ -227,6 +229,7 @@ class LinkManager:
                 return
             link = Link(frame.destination, frame.source, self.config)
             entry = self._links[key] = _Entry(link, port, outgoing=False)
+            link_metrics.LINKS.set(len(self._links))
         entry.link.receive_frame(frame, now)
         self._service(entry)
 
@@ -256,6 +259,7 @@ class LinkManager:
         entry = self._links[(local, remote)] = _Entry(
             link, port, outgoing=True, reply_channel=reply_channel
         )
+        link_metrics.LINKS.set(len(self._links))
         logger.info("connecting %s>%s%s", local, remote, f" via {path}" if path else "")
         link.connect(self._clock.time())
         self._service(entry)
@@ -320,6 +324,10 @@ class LinkManager:
                 self._on_event(entry, event)
         if link.queued <= self._send_buffer:
             entry.room.set()
+        for kind, value in link.stats.items():
+            if value != entry.counted.get(kind, 0):
+                link_metrics.FRAMES.labels(kind=kind).inc(value - entry.counted.get(kind, 0))
+                entry.counted[kind] = value
         self._rearm()
 
     def _on_event(self, entry: _Entry, event: LinkEvent) -> None:
@@ -344,8 +352,10 @@ class LinkManager:
     def _ended(self, entry: _Entry, event: Disconnected) -> None:
         entry.ended = True
         entry.room.set()
+        link_metrics.ENDS.labels(reason=event.reason.value).inc()
         if self._links.get(entry.key) is entry:
             del self._links[entry.key]
+            link_metrics.LINKS.set(len(self._links))
         message = {
             "type": "ax25.disconnect",
             "reason": event.reason.value,

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from prometheus_client import REGISTRY
 
 from adapters.ax25.frame import Callsign, Frame, FrameType, Hop, decode_frame, encode_frame
 from adapters.ax25.link import Link, LinkState
@@ -164,7 +165,13 @@ async def connect(air: Air, station: Station) -> None:
     await air.pump()
 
 
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 async def test_connect_greeting_echo_and_disconnect(air: Air) -> None:
+    ends = sample("gateway_ax25_link_ends_total", reason="peer")
+    i_sent = sample("gateway_ax25_link_frames_total", kind="i_sent")
     op = air.station("N0CALL-5")
     await connect(air, op)
     assert op.link.state is LinkState.CONNECTED
@@ -180,6 +187,9 @@ async def test_connect_greeting_echo_and_disconnect(air: Air) -> None:
     assert op.events[-1] == Disconnected(DisconnectReason.LOCAL)
     assert ("disconnect", "N0CALL-5", "peer") in log
     assert air.manager.links == 0
+    assert sample("gateway_ax25_links") == 0
+    assert sample("gateway_ax25_link_ends_total", reason="peer") == ends + 1
+    assert sample("gateway_ax25_link_frames_total", kind="i_sent") == i_sent + 2
 
 
 async def test_consumer_close_sends_disc_after_its_data(air: Air) -> None:
