@@ -167,7 +167,7 @@ class LinkManager:
         config: link parameters (AX25_PACLEN, AX25_WINDOW, AX25_T1, ...).
         clock: time and the one timer callback (default: the running loop's).
         backlog_high: consumer backlog (events) at which the link says RNR.
-        backlog_low: backlog at which it says RR again.
+        backlog_low: backlog at which it says RR again (default: a quarter of the high mark).
         send_buffer: bytes queued on a link beyond which the consumer's ``ax25.send`` waits.
     """
 
@@ -180,7 +180,7 @@ class LinkManager:
         *,
         clock: Clock | None = None,
         backlog_high: int = 8,
-        backlog_low: int = 2,
+        backlog_low: int | None = None,
         send_buffer: int = 16384,
         scope_factory: ScopeFactory = _default_scope,
     ) -> None:
@@ -190,7 +190,8 @@ class LinkManager:
         self._transmit = transmit
         self._clock = resolve(clock)
         self._high = backlog_high
-        self._low = min(backlog_low, backlog_high - 1)
+        low = backlog_high // 4 if backlog_low is None else backlog_low
+        self._low = max(0, min(low, backlog_high - 1))
         self._send_buffer = send_buffer
         self._links: dict[tuple[Callsign, Callsign], _Entry] = {}
         self._timer: TimerHandleLike | None = None
