@@ -486,13 +486,14 @@ class LinkManager:
         kind = message.get("type")
         link = entry.link
         now = self._clock.time()
-        if entry.ended:
+        if entry.ended or (kind == "ax25.send" and link.state is LinkState.AWAITING_RELEASE):
+            # The link went down (or is going) under the consumer's feet: not its bug.
             if kind == "ax25.send":
                 logger.warning(
-                    "link %s>%s is down (%s): %r not sent",
+                    "link %s>%s is %s: %r not sent",
                     link.local,
                     link.remote,
-                    link.state.value,
+                    "down" if entry.ended else "closing",
                     message.get("text", message.get("bytes")),
                 )
             return
