@@ -31,8 +31,8 @@ answered after T1 backs V(S) up to V(A) ("invoke retransmission"). An N(R) outsi
 V(A)..V(S) is a protocol error: FRMR, then DISC.
 
 Timers: T1 (acknowledgement; also the SABM/DISC retry timer and the accept deadline), T2 (our
-delayed acknowledgement: RR is held back so one RR covers several I frames of a burst), T3
-(idle link check). :meth:`Link.get_timer` returns the earliest; the driver calls
+delayed acknowledgement: RR is held back so one RR covers several I frames of a burst; it
+follows the spacing of the burst's frames, see ``_ack_later``), T3 (idle link check). :meth:`Link.get_timer` returns the earliest; the driver calls
 :meth:`Link.handle_timer` then. T1 follows the measured round trip as in AX.25 2.2 ("select T1
 value"): SRT = 7/8 SRT + 1/8 RTT from frames acknowledged without retransmission (Karn), T1 =
 2 SRT, and doubled per retry (T1 = 2^(RC+1) SRT) while recovering.
@@ -41,7 +41,7 @@ SABME (v2.2) is answered with DM: a v2.2 station (Direwolf among them) then retr
 and the link runs v2.0.
 
 After each input (``receive_frame``, ``connect``, ``accept``, ``reject``, ``send_data``,
-``close``, ``set_busy``, ``handle_timer``) the caller must send :meth:`Link.frames_to_send`,
+``close``, ``disconnect``, ``set_busy``, ``handle_timer``) the caller must send :meth:`Link.frames_to_send`,
 handle :meth:`Link.events`, and re-arm its timer from :meth:`Link.get_timer`.
 """
 
