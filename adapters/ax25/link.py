@@ -32,17 +32,26 @@ V(A)..V(S) is a protocol error: FRMR, then DISC.
 
 Timers: T1 (acknowledgement; also the SABM/DISC retry timer and the accept deadline), T2 (our
 delayed acknowledgement: RR is held back so one RR covers several I frames of a burst; it
-follows the spacing of the burst's frames, see ``_ack_later``), T3 (idle link check). :meth:`Link.get_timer` returns the earliest; the driver calls
-:meth:`Link.handle_timer` then. T1 follows the measured round trip as in AX.25 2.2 ("select T1
-value"): SRT = 7/8 SRT + 1/8 RTT from frames acknowledged without retransmission (Karn), T1 =
-2 SRT, and doubled per retry (T1 = 2^(RC+1) SRT) while recovering.
+follows the spacing of the burst's frames, see ``_ack_later``), T3 (idle link check).
+:meth:`Link.get_timer` returns the earliest; the driver calls :meth:`Link.handle_timer` then.
+T1 follows the measured round trip as in AX.25 2.2 ("select T1 value"): SRT = 7/8 SRT + 1/8
+RTT from frames acknowledged without retransmission (Karn), T1 = 2 SRT, and doubled per retry
+(T1 = 2^(RC+1) SRT) while recovering.
+
+A TNC's own link layer starts T1 when a frame has actually gone out and pauses it while the
+channel is busy. Behind a KISS TNC we cannot see either, so with ``config.bytes_per_second``
+set the link estimates them: frames handed over go on the air one after another at that rate,
+T1 (and the round-trip sample) counts from the estimated end of our transmission, and every
+frame heard from the peer while T1 runs extends it by that frame's air time. Without it, at
+1200 baud a window of 4 frames of 128 bytes (4 s on the air) would outlast a 3 s T1.
 
 SABME (v2.2) is answered with DM: a v2.2 station (Direwolf among them) then retries with SABM
 and the link runs v2.0.
 
 After each input (``receive_frame``, ``connect``, ``accept``, ``reject``, ``send_data``,
-``close``, ``disconnect``, ``set_busy``, ``handle_timer``) the caller must send :meth:`Link.frames_to_send`,
-handle :meth:`Link.events`, and re-arm its timer from :meth:`Link.get_timer`.
+``close``, ``disconnect``, ``set_busy``, ``handle_timer``) the caller must send
+:meth:`Link.frames_to_send`, handle :meth:`Link.events`, and re-arm its timer from
+:meth:`Link.get_timer`.
 """
 
 from __future__ import annotations
@@ -272,6 +281,9 @@ class Link:
         self._rx_gap: float | None = None  # smoothed spacing of I frames within a burst
         self._t3_at: float | None = None
         self._t1_started = 0.0
+        # When the TNC will have sent everything we gave it (see LinkConfig.bytes_per_second).
+        self._now = 0.0
+        self._tx_free_at = 0.0
         # Smoothed round trip; T1 = 2 SRT. The path multiplies the first guess (each digipeater
         # repeats both the frame and its acknowledgement).
         self._srt = self.config.t1 / 2 * (2 * len(path) + 1)
@@ -319,6 +331,10 @@ class Link:
             return
         if self.state is LinkState.DISCONNECTED and inp is Input.SABM:
             self.path = tuple(Hop(hop.callsign) for hop in reversed(frame.path))
+        if self._t1_at is not None:
+            # The channel carried the peer's frame meanwhile: a TNC's own link layer pauses T1
+            # while it hears the channel busy (Direwolf does), so T1 waits that long too.
+            self._t1_at += self._air_time(frame)
         self._dispatch(inp, frame, now)
 
     def connect(self, now: float) -> None:
@@ -356,6 +372,7 @@ class Link:
                 + (" and closing" if self._closing else "")
             )
         self._outgoing += data
+        self._now = now
         self._push(now)
 
     def set_busy(self, busy: bool, now: float) -> None:
@@ -363,6 +380,7 @@ class Link:
         if busy == self._own_busy:
             return
         self._own_busy = busy
+        self._now = now
         self._log.debug("= own receiver %s", "busy" if busy else "ready")
         if self.connected:
             self._send_s(FrameType.RNR if busy else FrameType.RR, command=False, pf=False)
@@ -384,6 +402,7 @@ class Link:
 
     def handle_timer(self, now: float) -> None:
         """Run the timers due at ``now`` (early calls do nothing)."""
+        self._now = now
         if self._t2_at is not None and now >= self._t2_at:
             self._t2_at = None
             if self.connected and self._vr != self._acked_vr:
@@ -398,6 +417,7 @@ class Link:
     # -- the dispatcher ------------------------------------------------------------------------
 
     def _dispatch(self, inp: Input, frame: Frame | None, now: float) -> None:
+        self._now = now
         if frame is not None:
             self._log.debug("< %r", frame)
         transition = TRANSITIONS.get((self.state, inp))
@@ -456,7 +476,7 @@ class Link:
 
     def _established(self, frame: Frame | None, now: float) -> LinkState:
         self._reset_sequence()
-        self._measure(now - self._t1_started, fresh=self._rc == 0)
+        self._measure(max(0.0, now - self._t1_started), fresh=self._rc == 0)
         self._up(now)
         return LinkState.CONNECTED
 
@@ -678,7 +698,7 @@ class Link:
         sent_at = self._sent_at[0]
         if sent_at is not None and self.state is LinkState.CONNECTED:
             # One round-trip sample per acknowledgement, from the oldest frame it covers.
-            self._measure(now - sent_at, fresh=True)
+            self._measure(max(0.0, now - sent_at), fresh=True)
         for _ in range(acked):
             self._unacked.popleft()
             self._sent_at.popleft()
@@ -722,23 +742,29 @@ class Link:
         if not self.connected or self._peer_busy:
             return
         window = self.config.window
+        sent = False
         while True:
-            if self._next == len(self._unacked):
+            new = self._next == len(self._unacked)
+            if new:
                 if not self._outgoing or len(self._unacked) >= window:
-                    return
+                    break
                 chunk = bytes(self._outgoing[: self.config.paclen])
                 del self._outgoing[: self.config.paclen]
                 self._unacked.append(chunk)
-                self._sent_at.append(now)
+                self._sent_at.append(None)
                 self.stats["i_sent"] += 1
             else:
                 self.stats["i_resent"] += 1
             info = self._unacked[self._next]
             ns = self.vs
             self._next += 1
-            self._emit(FrameType.I, command=True, pf=False, ns=ns, nr=self._vr, info=info)
+            on_air = self._emit(FrameType.I, command=True, pf=False, ns=ns, nr=self._vr, info=info)
+            if new:  # round-trip samples come from first transmissions only (Karn)
+                self._sent_at[-1] = on_air
+            sent = True
+        if sent:
             if self._t1_at is None:
-                self._start_t1(now)
+                self._start_t1(now)  # from the end of the burst just handed to the TNC
             self._t3_at = None
 
     def _ack_later(self, now: float, *, full: bool) -> None:
@@ -802,8 +828,9 @@ class Link:
         self._reject_sent = self._peer_busy = False
 
     def _start_t1(self, now: float, value: float | None = None) -> None:
-        self._t1_started = now
-        self._t1_at = now + (self._t1v if value is None else value)
+        # T1 runs from when our frames are on the air, not from when the TNC got them.
+        self._t1_started = max(now, self._tx_free_at)
+        self._t1_at = self._t1_started + (self._t1v if value is None else value)
 
     def _stop_t1(self) -> None:
         self._t1_at = None
@@ -843,7 +870,8 @@ class Link:
         ns: int | None = None,
         nr: int | None = None,
         info: bytes = b"",
-    ) -> None:
+    ) -> float:
+        """Queue a frame for the TNC; returns when it will have been sent (estimated)."""
         if nr is not None:
             self._acked_vr = nr
             self._t2_at = None
@@ -861,6 +889,17 @@ class Link:
         )
         self._log.debug("> %r", frame)
         self._frames.append(frame)
+        self._tx_free_at = max(self._now, self._tx_free_at) + self._air_time(frame)
+        return self._tx_free_at
+
+    def _air_time(self, frame: Frame) -> float:
+        """Seconds ``frame`` takes on the air at ``config.bytes_per_second`` (0 if unset):
+        addresses, control, PID, info, FCS and a flag."""
+        rate = self.config.bytes_per_second
+        if rate is None:
+            return 0.0
+        size = 14 + 7 * len(frame.path) + 1 + (frame.pid is not None) + len(frame.info) + 3
+        return size / rate
 
 
 def _pf(frame: Frame | None) -> bool:

@@ -78,6 +78,10 @@ class LinkConfig:
     t1_min: float = 1.0  #: floor of the adapted T1
     t1_max: float = 30.0  #: ceiling of the adapted T1 (and of its back-off)
     accept_timeout: float = 30.0  #: how long a peer's SABM waits for the consumer's answer
+    #: The channel's rate (AX25_BYTES_PER_SECOND, which also paces what we send): frames handed
+    #: to the TNC go on the air one after another at this rate, and T1 runs from the end of
+    #: that, as it does in a TNC's own link layer. None: frames go out at once (tests).
+    bytes_per_second: float | None = None
 
     def __post_init__(self) -> None:
         if not 1 <= self.window <= MODULUS - 1:
@@ -86,6 +90,10 @@ class LinkConfig:
             raise ConfigurationError(f"AX25_PACLEN must be 1..256 bytes, got {self.paclen}")
         if self.n2 < 1:
             raise ConfigurationError(f"AX25_N2 must be at least 1, got {self.n2}")
+        if self.bytes_per_second is not None and self.bytes_per_second <= 0:
+            raise ConfigurationError(
+                f"AX25_BYTES_PER_SECOND must be positive, got {self.bytes_per_second}"
+            )
         for name in ("t1", "t2", "t3", "accept_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigurationError(

@@ -675,7 +675,8 @@ def _setting_float(settings: Any, name: str, default: float) -> float:
 
 
 def link_config_from_settings(settings: Any) -> LinkConfig:
-    """LinkConfig from AX25_PACLEN, AX25_WINDOW, AX25_T1, AX25_T2, AX25_T3, AX25_N2.
+    """LinkConfig from AX25_PACLEN, AX25_WINDOW, AX25_T1, AX25_T2, AX25_T3, AX25_N2 and
+    AX25_BYTES_PER_SECOND (part 1's pacing rate, which the link takes as the channel's).
 
     Raises:
         ConfigurationError: a value is not a number or out of range (the message names it).
@@ -688,4 +689,6 @@ def link_config_from_settings(settings: Any) -> LinkConfig:
         t2=_setting_float(settings, "AX25_T2", default.t2),
         t3=_setting_float(settings, "AX25_T3", default.t3),
         n2=_setting_int(settings, "AX25_N2", default.n2, 1),
+        # Part 1's pacing rate: our frames reach the air no faster than that.
+        bytes_per_second=_setting_float(settings, "AX25_BYTES_PER_SECOND", 120.0),
     )

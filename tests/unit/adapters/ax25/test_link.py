@@ -283,6 +283,17 @@ def test_t1_backs_off_and_follows_the_round_trip() -> None:
     assert link.t1 == pytest.approx(adapted)  # RC = 0 again: T1 = 2 SRT
 
 
+def test_t1_counts_from_the_end_of_our_transmission_and_waits_while_the_peer_talks() -> None:
+    # 100 bytes/s: an I frame with 100 bytes of info is 119 bytes, 1.19 s on the air.
+    link = connected_link(LinkConfig(paclen=100, window=4, t1=3.0, bytes_per_second=100))
+    link.send_data(bytes(400), 10.0)
+    assert len(link.frames_to_send()) == 4
+    assert link.get_timer() == pytest.approx(10.0 + 4 * 1.19 + 3.0)  # after the burst
+    # The peer's 69-byte frame kept the channel busy 0.69 s: T1 waits that much longer.
+    link.receive_frame(i_frame(0, 0, bytes(50)), 14.0)
+    assert link.get_timer() == pytest.approx(10.0 + 4 * 1.19 + 3.0 + 0.69)
+
+
 def test_window_full_waits_for_acks() -> None:
     link = connected_link(LinkConfig(paclen=1, window=7))
     link.send_data(b"0123456789", 0.0)
@@ -435,9 +446,15 @@ def test_clean_channel_transfers_10kb_both_ways() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), rate=st.sampled_from([0.05, 0.1, 0.2, 0.3]))
-def test_lossy_channel_transfers_10kb_both_ways_intact(seed: int, rate: float) -> None:
-    config = LinkConfig(paclen=128, window=4, n2=30)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    rate=st.sampled_from([0.05, 0.1, 0.2, 0.3]),
+    channel=st.sampled_from([None, 150.0, 1200.0]),
+)
+def test_lossy_channel_transfers_10kb_both_ways_intact(
+    seed: int, rate: float, channel: float | None
+) -> None:
+    config = LinkConfig(paclen=128, window=4, n2=30, bytes_per_second=channel)
     pair = LinkPair(config=config, lose=seeded_loss(seed, rate))
     a_data, b_data = transfer(pair, 10_240)
     assert pair.received("b") == a_data

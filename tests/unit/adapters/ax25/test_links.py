@@ -370,6 +370,7 @@ class Host:
 
 async def test_station_seam_runs_link_timers_on_its_own_callback(settings: object) -> None:
     settings.AX25_T1 = "2"  # type: ignore[attr-defined]
+    settings.AX25_BYTES_PER_SECOND = "1000000"  # type: ignore[attr-defined]  # air time ~0
     clock = FakeClock(50.0)
     runtime = ApplicationRuntime(CallsignRouter({"BOT-1": Node.as_asgi()}), "ax25")
     host = Host(runtime, clock)
@@ -379,7 +380,7 @@ async def test_station_seam_runs_link_timers_on_its_own_callback(settings: objec
     await clock.settle()
     assert [f.type for f, _ in host.sent] == [FrameType.UA, FrameType.I]  # UA, then greeting
     assert links.get_timer() is None  # the station needs no timer for the links...
-    clock.advance(2.0)  # ...their own fires T1: the greeting was not acknowledged
+    clock.advance(2.1)  # ...their own fires T1: the greeting was not acknowledged
     assert host.sent[-1][0].type is FrameType.RR and host.sent[-1][0].poll_final
     await links.aclose()
     await runtime.shutdown()
