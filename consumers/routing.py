@@ -9,8 +9,10 @@ from django.urls import path
 
 from consumers.chat import ChatConsumer
 from consumers.devices import DeviceConsumer
+from consumers.packet_node import PacketNode
 from consumers.radio import RadioBot
 from consumers.telegram import TelegramEchoBot
+from gateway.ax25.modes import ModeRouter
 from gateway.ax25.routing import normalize_callsign
 from gateway.exceptions import ConfigurationError
 from gateway.mqtt.routing import topic
@@ -30,14 +32,19 @@ telegram_application = TelegramEchoBot.as_asgi()
 
 
 def ax25_callsign_routes() -> dict[str, Any]:
-    """AX.25 callsigns (the AX.25 adapter): every station of AX25_CALLSIGN runs the RadioBot.
+    """AX.25 callsigns (the AX.25 adapter): every station of AX25_CALLSIGN runs the RadioBot,
+    and the PacketNode for connected-mode sessions.
 
     Invalid callsigns are skipped here: the adapter refuses them at start with a clear error.
     """
     routes: dict[str, Any] = {}
     for item in settings.AX25_CALLSIGN.split(","):
         try:
-            routes.setdefault(normalize_callsign(item), RadioBot.as_asgi())
+            routes.setdefault(
+                normalize_callsign(item),
+                # Connected-mode sessions (C BOT-1 from a terminal) get the packet node.
+                ModeRouter({"connected": PacketNode.as_asgi()}, default=RadioBot.as_asgi()),
+            )
         except ConfigurationError:
             continue
     return routes

@@ -290,6 +290,15 @@ AX25_DEDUPE_SECONDS = os.environ.get("AX25_DEDUPE_SECONDS", "3600")  # repeats r
 AX25_STATE_DIR = os.environ.get("AX25_STATE_DIR", "")  # dedupe + msgno files; default /tmp
 AX25_IDLE_TIMEOUT = os.environ.get("AX25_IDLE_TIMEOUT", "600")  # seconds; 0: never
 
+# AX.25 connected mode (docs/ax25-connected.md): link parameters, checked by the adapter at start.
+AX25_PACLEN = os.environ.get("AX25_PACLEN", "128")  # bytes of data per I frame (N1), 1..256
+AX25_WINDOW = os.environ.get("AX25_WINDOW", "4")  # I frames outstanding (k), 1..7
+AX25_T1 = os.environ.get("AX25_T1", "3")  # seconds: first acknowledgement timeout (FRACK)
+AX25_T2 = os.environ.get("AX25_T2", "2")  # seconds: longest delay of an RR within a burst
+AX25_T3 = os.environ.get("AX25_T3", "300")  # seconds: idle link check
+AX25_N2 = os.environ.get("AX25_N2", "10")  # retries before the link fails
+AX25_RX_BACKLOG = os.environ.get("AX25_RX_BACKLOG", "8")  # consumer backlog (events) -> RNR
+
 # Celery (project/celery.py): the broker is Redis when there is one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "")
