@@ -1,6 +1,6 @@
 """What Heroku does with this app, on this machine: a fresh Postgres database and Redis from the
 add-ons, the build's collectstatic, the `release` phase, two `web` dynos sharing the Redis
-layer, the `worker` and an `mqtt` dyno, then SIGTERM to all of them.
+layer, the `worker`, and the `mqtt`, `telegram` and `radio` dynos, then SIGTERM to all of them.
 
 Production settings throughout (DEBUG off): requests arrive as Heroku's router sends them, with
 `X-Forwarded-Proto: https` and the app's own host name, which dyno metadata provides.
@@ -25,6 +25,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from tests.integration.deploy.heroku import Dyno, dyno_environment, procfile, run_once
+from tests.integration.telegram.fakeapi import TOKEN as TELEGRAM_TOKEN
+from tests.integration.telegram.fakeapi import FakeBotApi
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +71,7 @@ async def dynos() -> AsyncIterator[list[Dyno]]:
         await dyno.process.wait()
 
 
-async def test_release_two_web_dynos_a_worker_and_mqtt_then_sigterm(
+async def test_release_two_web_dynos_a_worker_mqtt_telegram_and_radio_then_sigterm(
     postgres_url: str,
     redis_url: str,
     mqtt_url: str,
@@ -121,6 +123,47 @@ async def test_release_two_web_dynos_a_worker_and_mqtt_then_sigterm(
     dynos.append(mqtt)
     connected = await mqtt.wait_for("connected to MQTT broker")
     assert f"as 'gateway-{dyno_name.replace('.', '-')}'" in connected
+    # The telegram dyno polls a fake Bot API on loopback (Telegram is out of reach here); the
+    # radio dyno talks KISS to a TNC reachable over TCP (a bare KISS listener stands in).
+    bot_api = FakeBotApi()
+    await bot_api.start()
+    telegram = await Dyno.start(
+        "telegram.1",
+        processes["telegram"],
+        env
+        | {
+            "DYNO": "telegram.1",
+            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_API_URL": bot_api.url,
+            "TELEGRAM_POLL_TIMEOUT": "1",
+        },
+    )
+    dynos.append(telegram)
+    tnc_connections: list[asyncio.StreamWriter] = []
+
+    async def tnc(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        tnc_connections.append(writer)
+
+    kiss_server = await asyncio.start_server(tnc, "127.0.0.1", 0)
+    kiss_port = kiss_server.sockets[0].getsockname()[1]
+    radio = await Dyno.start(
+        "radio.1",
+        processes["radio"],
+        env
+        | {
+            "DYNO": "radio.1",
+            "AX25_TNC": f"tcp://127.0.0.1:{kiss_port}",
+            "AX25_CALLSIGN": "N0CALL-9",
+            "AX25_STATE_DIR": str(tmp_path / "ax25"),
+        },
+    )
+    dynos.append(radio)
+    await radio.wait_for("connected to KISS TNC")
+    for _ in range(600):  # the telegram dyno is up once it long-polls (bounded by the timeout)
+        if any(call.method == "getUpdates" for call in bot_api.calls):
+            break
+        await asyncio.sleep(0.05)
+    assert any(call.method == "getUpdates" for call in bot_api.calls), telegram.output
 
     # HTTPS as Heroku's router forwards it: the chat page, with HSTS; plain HTTP is redirected.
     status, headers, body = await asyncio.to_thread(router, ports[0], "/")
@@ -178,4 +221,8 @@ async def test_release_two_web_dynos_a_worker_and_mqtt_then_sigterm(
         assert status == 0, f"{dyno.name} exited with {status}:\n{dyno.output}"
     for web in dynos[:2]:
         assert "runadapter: stopped cleanly" in web.output
-    assert "Traceback" not in worker.output + mqtt.output
+    assert "Traceback" not in worker.output + mqtt.output + telegram.output + radio.output
+    kiss_server.close()
+    for writer in tnc_connections:
+        writer.close()
+    await bot_api.stop()

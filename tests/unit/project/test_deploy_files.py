@@ -21,9 +21,6 @@ from tests.conftest import IN_CI
 from tests.integration.deploy.heroku import procfile
 
 ROOT = Path(__file__).resolve().parents[3]
-# Process types whose adapters land with their own branches (ax25); the commands are named
-# in the Procfile already.
-PENDING_ADAPTERS = {"ax25"}
 PIN = re.compile(r"^([A-Za-z0-9_.\[\],-]+)==(\S+)")
 
 
@@ -92,7 +89,7 @@ def test_every_procfile_command_exists() -> None:
     for name, command in commands.items():
         assert (bin_dir / command[0]).exists() or shutil.which(command[0]), (name, command)
         if command[:3] == ["python", "manage.py", "runadapter"]:
-            assert command[3] in adapters | PENDING_ADAPTERS, (name, command)
+            assert command[3] in adapters, (name, command)
     assert commands["worker"][:4] == ["celery", "-A", "project", "worker"]
 
 
