@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from redis.exceptions import (
     ClusterDownError,
+    ClusterError,
     MasterDownError,
     RedisClusterException,
     TryAgainError,
@@ -29,6 +30,9 @@ CONNECTION_ERRORS = (
     ClusterDownError,
     MasterDownError,
     TryAgainError,
+    # "TTL exhausted": redis-py followed redirects (ASK/MOVED/TRYAGAIN) as often as it will
+    # while a slot migrates; the migration ends, so this is retried like an outage.
+    ClusterError,
 )
 
 

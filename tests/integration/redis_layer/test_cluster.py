@@ -151,9 +151,13 @@ async def test_a_slot_mid_migration_is_followed(
     move_slot(cluster, slot, source, target, finish=False)
     # The source still owns the slot but answers ASK for the keys it gave away.
     assert await asyncio.wait_for(layer.receive(name), 10) == {"type": "moving"}
-    await layer.send(name, {"type": "during"})
-    assert await asyncio.wait_for(layer.receive(name), 10) == {"type": "during"}
+    # A script whose keys the migration has split between the nodes gets TRYAGAIN until the
+    # slot's move ends: the send keeps retrying meanwhile and lands once it has.
+    during = asyncio.create_task(layer.send(name, {"type": "during"}))
+    await asyncio.wait({during}, timeout=1)
     finish_move(cluster, slot, target)
+    await asyncio.wait_for(during, 30)
+    assert await asyncio.wait_for(layer.receive(name), 10) == {"type": "during"}
     await layer.send(name, {"type": "after"})
     assert await asyncio.wait_for(layer.receive(name), 10) == {"type": "after"}
 
