@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.urls import path
 
 from consumers.chat import ChatConsumer
 from consumers.devices import DeviceConsumer
+from consumers.packet_node import PacketNode
+from consumers.radio import RadioBot
+from gateway.ax25.modes import ModeRouter
+from gateway.ax25.routing import normalize_callsign
+from gateway.exceptions import ConfigurationError
 from gateway.topic_routing import topic
 
 #: WebSocket paths (the web adapter): the chat page's socket.
@@ -17,3 +25,22 @@ websocket_urlpatterns = [
 mqtt_topic_routes = [
     topic("devices/{device_id}/#", DeviceConsumer.as_asgi(), status="devices/{device_id}/status"),
 ]
+
+
+def ax25_callsign_routes() -> dict[str, Any]:
+    """AX.25 callsigns (the AX.25 adapter): every station of AX25_CALLSIGN runs the RadioBot,
+    and the PacketNode for connected-mode sessions.
+
+    Invalid callsigns are skipped here: the adapter refuses them at start with a clear error.
+    """
+    routes: dict[str, Any] = {}
+    for item in settings.AX25_CALLSIGN.split(","):
+        try:
+            routes.setdefault(
+                normalize_callsign(item),
+                # Connected-mode sessions (C BOT-1 from a terminal) get the packet node.
+                ModeRouter({"connected": PacketNode.as_asgi()}, default=RadioBot.as_asgi()),
+            )
+        except ConfigurationError:
+            continue
+    return routes

@@ -20,6 +20,8 @@
     │   └── RemoteProtocolError                    the peer sent something invalid
     ├── RequestAborted / RequestTimeout            HTTP consumers: the client went away / too slow
     ├── ScopeClosed                                the scope ended before the event was handled
+    ├── RetryAfter                                 the peer asked us to wait (429): pause, resend
+    ├── OutboxClosed                               an outbound queue closed before the item left
     └── control flow, as in Channels: StopConsumer, AcceptConnection, DenyConnection
 
 The names Django Channels users know (StopConsumer, ChannelFull, DenyConnection, ...) keep their
@@ -97,6 +99,32 @@ class ScopeClosed(GatewayError):
     """The scope's application instance ended before it handled the event (or was already gone).
 
     The event was not processed: deliver it to a new scope, or drop it.
+    """
+
+
+class RetryAfter(GatewayError):
+    """The peer asked us to wait before sending again (HTTP 429 ``retry_after``).
+
+    Raise it from a :class:`~gateway.pacing.PacedSender` ``transmit`` callable: the sender
+    pauses (the item's key only, or everything) and sends the same item again afterwards.
+
+    Args:
+        seconds: how long the peer asked us to wait.
+        key_only: the limit is the key's own (one chat), not the whole connection's.
+    """
+
+    def __init__(self, seconds: float, *, key_only: bool = False, message: str = "") -> None:
+        self.seconds = float(seconds)
+        self.key_only = key_only
+        super().__init__(
+            message or f"the peer asked us to wait {self.seconds:g}s before sending again"
+        )
+
+
+class OutboxClosed(GatewayError):
+    """An outbound queue was closed before the item was sent (or while it was being sent).
+
+    Items kept elsewhere (a durable outbox) should be sent again after the restart.
     """
 
 

@@ -9,6 +9,12 @@ The names are part of docs/runtime-contract.md:
 - ``gateway_layer_messages_total{backend,direction}`` counter (direction: send, receive,
   group_send).
 - ``gateway_adapter_up{adapter}`` gauge: 1 while the adapter serves.
+- ``gateway_events_dropped_total{protocol,reason}`` counter: events given to the runtime by
+  key that no instance handled (reason ``scope_closed``: instances kept ending before taking
+  it; ``open_failed``: the scope could not be opened).
+
+Adapters add their own metrics in their own modules and show them on /status by
+:func:`register_detail` (e.g. ``gateway_ax25_frames_total{direction}`` as ``ax25.frames``).
 
 Hot paths must not look labels up per event (``labels()`` hashes and locks): take the
 pre-bound children once, with :func:`for_protocol` and :func:`layer_messages`, and for a
@@ -36,6 +42,11 @@ LAYER_MESSAGES = Counter(
     "gateway_layer_messages",
     "Channel layer messages, by backend and direction (send, receive, group_send).",
     ["backend", "direction"],
+)
+EVENTS_DROPPED = Counter(
+    "gateway_events_dropped",
+    "Events delivered by key that no application instance handled, by reason.",
+    ["protocol", "reason"],
 )
 ADAPTER_UP = Gauge("gateway_adapter_up", "1 while the adapter is serving, else 0.", ["adapter"])
 
@@ -88,6 +99,12 @@ def layer_messages(backend: str, direction: str) -> Counter:
     return LAYER_MESSAGES.labels(backend=backend, direction=direction)
 
 
+@cache
+def events_dropped(protocol: str, reason: str) -> Counter:
+    """Return the ``gateway_events_dropped_total`` child for a protocol and reason."""
+    return EVENTS_DROPPED.labels(protocol=protocol, reason=reason)
+
+
 def incrementer(child: Counter) -> Callable[[float], None]:
     """Return the cheapest exact way to add to a bound counter child: call it with the amount.
 
@@ -138,7 +155,22 @@ def snapshot() -> dict[str, dict[str, float]]:
         f"{sample.labels['backend']}/{sample.labels['direction']}": sample.value
         for sample in _samples(LAYER_MESSAGES)
     }
+    for key, (metric, detail_label) in _DETAILS.items():
+        result[key] = {
+            sample.labels.get(detail_label, "value") if detail_label else "value": sample.value
+            for sample in _samples(metric)
+        }
     return result
+
+
+_DETAILS: dict[str, tuple[Any, str | None]] = {}
+
+
+def register_detail(adapter: str, name: str, metric: Any, label: str | None = None) -> None:
+    """Show an adapter's own metric in :func:`snapshot` (and so on /status) as
+    ``"<adapter>.<name>": {label value: value}`` (``{"value": v}`` for a metric without labels).
+    """
+    _DETAILS[f"{adapter}.{name}"] = (metric, label)
 
 
 def _samples(metric: Any) -> list[Any]:

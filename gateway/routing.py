@@ -314,4 +314,5 @@ class ChannelNameRouter(_MappingRouter):
         return await self._application_for(scope["channel"])(scope, receive, send)
 
 
+from gateway.ax25.routing import CallsignRouter  # noqa: E402, F401
 from gateway.topic_routing import TopicRouter, topic  # noqa: E402, F401

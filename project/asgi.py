@@ -8,9 +8,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 # Set Django up before importing anything that touches models.
 django_asgi_app = get_asgi_application()
 
-from consumers.routing import mqtt_topic_routes, websocket_urlpatterns  # noqa: E402
+from consumers.routing import (  # noqa: E402
+    ax25_callsign_routes,
+    mqtt_topic_routes,
+    websocket_urlpatterns,
+)
 from gateway.auth import AuthMiddlewareStack  # noqa: E402
-from gateway.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from gateway.routing import CallsignRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
 from gateway.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from gateway.topic_routing import TopicRouter  # noqa: E402
 
@@ -21,5 +25,6 @@ application = ProtocolTypeRouter(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
         "mqtt": TopicRouter(mqtt_topic_routes),
+        "ax25": CallsignRouter(ax25_callsign_routes()),
     }
 )

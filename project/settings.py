@@ -181,6 +181,7 @@ else:
 GATEWAY_ADAPTERS = {
     "web": "adapters.web.WebAdapter",
     "mqtt": "adapters.mqtt.MqttAdapter",
+    "ax25": "adapters.ax25.adapter.Ax25Adapter",
 }
 GATEWAY_SHUTDOWN_TIMEOUT = float(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT", "25"))
 
@@ -210,6 +211,35 @@ MQTT_SESSION_EXPIRY = int(os.environ.get("MQTT_SESSION_EXPIRY", "3600"))
 MQTT_SUBSCRIBE_QOS = int(os.environ.get("MQTT_SUBSCRIBE_QOS", "1"))  # 2: receive QoS 2 as such
 MQTT_STATE_DIR = os.environ.get("MQTT_STATE_DIR", "")  # client-id slot locks; default /tmp
 MQTT_OFFLINE_PAYLOADS = env_list("MQTT_OFFLINE_PAYLOADS", ["offline"])  # status: device gone
+
+# AX.25 adapter (docs/ax25.md): no AX25_TNC means not configured.
+AX25_TNC = os.environ.get("AX25_TNC", "")  # tcp://HOST:PORT or serial:///dev/ttyUSB0?baud=9600
+AX25_CALLSIGN = os.environ.get("AX25_CALLSIGN", "")  # our station(s), comma-separated: BOT-1,BOT-2
+AX25_KISS_PORT = os.environ.get("AX25_KISS_PORT", "0")  # the TNC's radio port (0-15)
+# KISS channel-access parameters sent on every connect; empty: leave the TNC's own.
+AX25_KISS_TXDELAY = os.environ.get("AX25_KISS_TXDELAY", "")  # 10 ms units
+AX25_KISS_PERSIST = os.environ.get("AX25_KISS_PERSIST", "")  # 0-255
+AX25_KISS_SLOTTIME = os.environ.get("AX25_KISS_SLOTTIME", "")  # 10 ms units
+AX25_KISS_TXTAIL = os.environ.get("AX25_KISS_TXTAIL", "")  # 10 ms units
+AX25_KISS_FULLDUP = os.environ.get("AX25_KISS_FULLDUP", "")  # 0 or 1
+AX25_BYTES_PER_SECOND = os.environ.get("AX25_BYTES_PER_SECOND", "120")  # 1200 baud ~ 120 B/s
+AX25_PACING_WINDOW = os.environ.get("AX25_PACING_WINDOW", "10")  # seconds the budget spans
+AX25_APRS_TOCALL = os.environ.get("AX25_APRS_TOCALL", "APZGWY")  # destination of our APRS
+AX25_APRS_PATH = os.environ.get("AX25_APRS_PATH", "WIDE1-1,WIDE2-1")  # digipeaters for APRS
+AX25_APRS_RETRY_SECONDS = os.environ.get("AX25_APRS_RETRY_SECONDS", "30")  # first re-send, x2
+AX25_APRS_MAX_TRIES = os.environ.get("AX25_APRS_MAX_TRIES", "5")  # transmissions per message
+AX25_DEDUPE_SECONDS = os.environ.get("AX25_DEDUPE_SECONDS", "3600")  # repeats recognised
+AX25_STATE_DIR = os.environ.get("AX25_STATE_DIR", "")  # dedupe file; default the temp dir
+AX25_IDLE_TIMEOUT = os.environ.get("AX25_IDLE_TIMEOUT", "600")  # seconds; 0: never
+
+# AX.25 connected mode (docs/ax25-connected.md): link parameters, checked by the adapter at start.
+AX25_PACLEN = os.environ.get("AX25_PACLEN", "128")  # bytes of data per I frame (N1), 1..256
+AX25_WINDOW = os.environ.get("AX25_WINDOW", "4")  # I frames outstanding (k), 1..7
+AX25_T1 = os.environ.get("AX25_T1", "3")  # seconds: first acknowledgement timeout (FRACK)
+AX25_T2 = os.environ.get("AX25_T2", "1")  # seconds: longest delay of an RR within a burst
+AX25_T3 = os.environ.get("AX25_T3", "300")  # seconds: idle link check
+AX25_N2 = os.environ.get("AX25_N2", "10")  # retries before the link fails
+AX25_RX_BACKLOG = os.environ.get("AX25_RX_BACKLOG", "8")  # consumer backlog (events) -> RNR
 
 # Celery (project/celery.py): the broker is Redis when there is one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")

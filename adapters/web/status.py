@@ -78,4 +78,15 @@ def status_snapshot(
         },
         "handler_errors": {k: int(v) for k, v in values.get("handler_errors", {}).items()},
         "layer_messages": {k: int(v) for k, v in values.get("layer_messages", {}).items()},
+        "details": _details(values),
     }
+
+
+def _details(values: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Any]]:
+    # Adapters' own metrics, registered as "<adapter>.<name>" (gateway.metrics.register_detail).
+    details: dict[str, dict[str, Any]] = {}
+    for key, samples in values.items():
+        adapter, dot, name = key.partition(".")
+        if dot:
+            details.setdefault(adapter, {})[name] = {k: int(v) for k, v in samples.items()}
+    return details

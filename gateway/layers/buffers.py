@@ -16,11 +16,11 @@ amortised O(1), instead of scanning every channel as Channels' in-memory layer d
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from gateway.clock import Clock, time_source
 from gateway.exceptions import ChannelFull
 
 #: Called as ``on_expired(channel, count)`` when messages of a channel expire unread.
@@ -40,16 +40,19 @@ class ChannelBuffers:
     """FIFO message buffers per channel name, with expiry and waiting receivers.
 
     Args:
-        clock: returns the current time in the unit of the ``expires_at`` given to :meth:`put`.
+        clock: the clock of the ``expires_at`` given to :meth:`put`: a
+            :class:`~gateway.clock.Clock` (tests pass a FakeClock), or a function returning
+            the time (``time.time`` for expiry shared with other processes); None: the
+            monotonic clock.
         on_expired: called with ``(channel, count)`` when messages expire unread.
     """
 
     def __init__(
         self,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock | Callable[[], float] | None = None,
         on_expired: ExpiredCallback | None = None,
     ) -> None:
-        self.clock = clock
+        self.clock = time_source(clock)
         self.on_expired = on_expired
         self._channels: dict[str, _Channel] = {}
         # (due, channel) in roughly increasing due order; `_scheduled` keeps one entry per channel.

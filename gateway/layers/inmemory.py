@@ -15,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from copy import deepcopy
 from typing import Any, ClassVar
 
+from gateway.clock import Clock, time_source
 from gateway.exceptions import ChannelFull
 from gateway.layers.base import BaseChannelLayer, CapacityPattern
 from gateway.layers.buffers import ChannelBuffers
@@ -56,6 +56,9 @@ class InMemoryChannelLayer(BaseChannelLayer):
         group_expiry: seconds a group membership lasts unless renewed by ``group_add``.
         capacity: default number of messages a channel holds; ``send`` then raises ChannelFull.
         channel_capacity: ``{glob or regex: capacity}`` per channel name.
+        clock: the clock of message and group expiry (tests pass a
+            :class:`~gateway.clock.FakeClock`); None: the monotonic clock, which every event
+            loop of the process shares (the layer may be used from several, via async_to_sync).
     """
 
     #: "poll": :meth:`receive_nowait` and :meth:`poller` (ours, not Channels').
@@ -67,13 +70,15 @@ class InMemoryChannelLayer(BaseChannelLayer):
         group_expiry: float = 86400,
         capacity: int = 100,
         channel_capacity: Mapping[CapacityPattern, int] | None = None,
+        clock: Clock | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
             expiry=expiry, capacity=capacity, channel_capacity=channel_capacity, **kwargs
         )
         self.group_expiry = group_expiry
-        self._buffers = ChannelBuffers(clock=time.monotonic, on_expired=self._channel_expired)
+        self._time = time_source(clock)
+        self._buffers = ChannelBuffers(clock=self._time, on_expired=self._channel_expired)
         # group -> {channel: joined_at}, oldest first, so expired members sit at the front.
         self._groups: dict[str, OrderedDict[str, float]] = {}
         # channel -> its groups, so an expired channel leaves its groups without a scan.
@@ -94,7 +99,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         self._buffers.put(
             channel,
             message_copier(message)(message),
-            time.monotonic() + self.expiry,
+            self._time() + self.expiry,
             self.get_capacity(channel),
         )
         self._sent(1)
@@ -148,7 +153,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         """Add ``channel`` to ``group``, or renew its membership for another group_expiry."""
         self.require_valid_group_name(group)
         self.require_valid_channel_name(channel)
-        now = time.monotonic()
+        now = self._time()
         members = self._groups.get(group)
         if members is None:
             members = self._groups[group] = OrderedDict()
@@ -178,7 +183,7 @@ class InMemoryChannelLayer(BaseChannelLayer):
         members = self._groups.get(group)
         if not members:
             return
-        now = time.monotonic()
+        now = self._time()
         self._drop_expired_members(group, members, now)
         expires_at = now + self.expiry
         copy = message_copier(message)

@@ -7,6 +7,7 @@ import contextlib
 
 import pytest
 
+from gateway.clock import FakeClock
 from gateway.consumer import AsyncConsumer
 from gateway.exceptions import UnknownEventType
 from gateway.testing import WebsocketCommunicator
@@ -33,13 +34,33 @@ class PingConsumer(AsyncConsumer):
 # --- tests ---------------------------------------------------------------------------------
 
 
-async def test_ping_consumer_answers_pong() -> None:
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The seed's handler calls asyncio.sleep(1): make that second pass when the test says."""
+    fake = FakeClock()
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay: float, result: object = None) -> object:
+        if delay <= 0:  # a yield to the loop, as the loop's own code uses it
+            return await real_sleep(0, result)
+        await fake.sleep(delay)
+        return result
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    return fake
+
+
+async def test_ping_consumer_answers_pong_after_its_one_second_sleep(clock: FakeClock) -> None:
     communicator = WebsocketCommunicator(PingConsumer.as_asgi(), "/ping/")
     connected, _ = await communicator.connect()
     assert connected
     await communicator.send_to(text_data="ping")
-    # The handler sleeps one second before answering; allow for a slow machine.
-    assert await communicator.receive_from(timeout=10) == "pong"
+    await clock.settle()
+    clock.advance(0.999)
+    await clock.settle()
+    assert communicator.output_queue.empty()  # still in its sleep
+    clock.advance(0.001)
+    assert await communicator.receive_from() == "pong"
     communicator.future.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await communicator.future

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from gateway.clock import FakeClock
 from gateway.exceptions import InvalidState, ScopeClosed
 from gateway.runtime import ApplicationRuntime
 from tests.unit.server.helpers import Recorder, sample, settle, unique_protocol
@@ -132,9 +133,14 @@ async def test_send_reaches_the_adapter_and_is_counted() -> None:
 
 async def test_idle_timeout_delivers_close_event_and_cleans_up() -> None:
     rec = Recorder()
-    runtime = ApplicationRuntime(rec.app(), unique_protocol(), idle_timeout=0.01)
+    clock = FakeClock()
+    runtime = ApplicationRuntime(rec.app(), unique_protocol(), idle_timeout=30, clock=clock)
     handle = await open_(runtime, rec, "a", close_event=DISCONNECT)
     await (await handle.deliver({"type": "test.msg"}))
+    clock.advance(29.9)
+    await clock.settle()
+    assert not handle.closed
+    clock.advance(0.1)
     await handle.wait_closed()
     assert rec.taken["a"] == [{"type": "test.msg"}, DISCONNECT]
     assert rec.closed == [("a", None)]
@@ -143,22 +149,27 @@ async def test_idle_timeout_delivers_close_event_and_cleans_up() -> None:
 
 async def test_a_scope_busy_handling_an_event_is_not_idle() -> None:
     rec = Recorder()
-    runtime = ApplicationRuntime(rec.app(), unique_protocol(), idle_timeout=0.01)
+    clock = FakeClock()
+    runtime = ApplicationRuntime(rec.app(), unique_protocol(), idle_timeout=10, clock=clock)
     handle = await open_(runtime, rec, "a", close_event=DISCONNECT)
     handled = await handle.deliver({"type": "test.msg", "gate": "g"})
-    await asyncio.sleep(0.05)  # several idle periods pass while the handler runs
+    await clock.settle()
+    await clock.run_until(50.0)  # several idle periods pass while the handler runs
     assert not handle.closed
     rec.gate("g").set()
     await handled
+    await clock.run_until(70.0)
     await handle.wait_closed()  # idle once the handler has returned
     assert rec.taken["a"][-1] == DISCONNECT
 
 
 async def test_per_scope_idle_timeout_none_overrides_runtime_default() -> None:
     rec = Recorder()
-    runtime = ApplicationRuntime(rec.app(), unique_protocol(), idle_timeout=0.01)
+    clock = FakeClock()
+    runtime = ApplicationRuntime(rec.app(), unique_protocol(), idle_timeout=10, clock=clock)
     keep = await open_(runtime, rec, "keep", close_event=DISCONNECT, idle_timeout=None)
     idle = await open_(runtime, rec, "idle", close_event=DISCONNECT)
+    await clock.run_until(100.0)
     await idle.wait_closed()
     assert runtime.get("keep") is keep
     assert not keep.closed
@@ -192,12 +203,19 @@ async def test_close_with_reason_event_is_taken_after_pending_events() -> None:
 
 async def test_close_cancels_an_instance_that_ignores_the_close_event(caplog) -> None:
     rec = Recorder()
-    runtime = ApplicationRuntime(rec.app(ignore_close=True), unique_protocol(), close_grace=0.01)
+    clock = FakeClock()
+    runtime = ApplicationRuntime(
+        rec.app(ignore_close=True), unique_protocol(), close_grace=5.0, clock=clock
+    )
     handle = await open_(runtime, rec, "a", close_event=DISCONNECT)
+    closing = asyncio.create_task(handle.close())
+    await clock.settle()
+    assert rec.taken["a"] == [DISCONNECT] and not closing.done()
     with caplog.at_level(logging.WARNING, logger="gateway.runtime"):
-        await handle.close()
+        clock.advance(5.0)
+        await closing
     assert rec.closed == [("a", None)]
-    assert "cancelling" in caplog.text
+    assert "did not return within 5.0s" in caplog.text
 
 
 async def test_deliver_waits_while_the_scope_queue_is_full() -> None:
@@ -210,8 +228,7 @@ async def test_deliver_waits_while_the_scope_queue_is_full() -> None:
     await handle.deliver({"type": "test.msg", "n": 3})
     assert handle.queued == 2
     blocked = asyncio.create_task(handle.deliver({"type": "test.msg", "n": 4}))
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(asyncio.shield(blocked), 0.01)
+    await settle()
     assert not blocked.done()
     rec.gate("g").set()
     fourth = await blocked
@@ -221,24 +238,28 @@ async def test_deliver_waits_while_the_scope_queue_is_full() -> None:
     assert [m.get("n") for m in rec.taken["a"]][:4] == [None, 2, 3, 4]
 
 
-async def test_deliver_waits_while_max_in_flight_is_reached_across_scopes() -> None:
+async def test_max_in_flight_makes_only_the_scope_over_its_share_wait() -> None:
+    # max_in_flight bounds memory without letting one slow scope stall the others: once it is
+    # reached, only a scope holding more than max_in_flight // open scopes waits.
     rec = Recorder()
     runtime = ApplicationRuntime(rec.app(), unique_protocol(), max_in_flight=2)
     a = await open_(runtime, rec, "a")
     b = await open_(runtime, rec, "b")
-    c = await open_(runtime, rec, "c")
     await a.deliver({"type": "test.msg", "gate": "a"})
-    await b.deliver({"type": "test.msg", "gate": "b"})
-    assert runtime.in_flight == 2
-    blocked = asyncio.create_task(c.deliver({"type": "test.msg", "n": "c"}))
+    await a.deliver({"type": "test.msg", "n": "a2"})
+    assert runtime.in_flight == 2 and a.in_flight == 2
+    blocked = asyncio.create_task(a.deliver({"type": "test.msg", "n": "a3"}))
     await settle()
+    assert not blocked.done()  # a holds more than its share (2 // 2 scopes = 1)
+    await (await b.deliver({"type": "test.msg", "n": "b"}))  # b is not held up by a
+    await b.deliver({"type": "test.msg"})
+    assert rec.taken["b"][0] == {"type": "test.msg", "n": "b"}
     assert not blocked.done()
     rec.gate("a").set()
-    await a.deliver({"type": "test.msg"})  # a's first event is handled now: a slot frees up
-    handled_c = await blocked
-    await c.deliver({"type": "test.msg"})
-    await handled_c
-    assert rec.taken["c"][0] == {"type": "test.msg", "n": "c"}
+    handled_a3 = await blocked  # a's own progress made room
+    await a.deliver({"type": "test.msg"})
+    await handled_a3
+    assert [m.get("n") for m in rec.taken["a"]][:3] == [None, "a2", "a3"]
 
 
 async def test_a_deliver_waiting_for_room_fails_when_the_scope_ends() -> None:
@@ -258,20 +279,20 @@ async def test_a_deliver_waiting_for_room_fails_when_the_scope_ends() -> None:
 
 async def test_cancelled_deliver_passes_its_wake_up_on() -> None:
     rec = Recorder()
-    runtime = ApplicationRuntime(rec.app(), unique_protocol(), max_in_flight=1)
+    runtime = ApplicationRuntime(rec.app(), unique_protocol(), queue_size=1)
     a = await open_(runtime, rec, "a")
-    b = await open_(runtime, rec, "b")
     await a.deliver({"type": "test.msg", "gate": "a"})
-    gone = asyncio.create_task(b.deliver({"type": "test.msg", "n": "gone"}))
-    kept = asyncio.create_task(b.deliver({"type": "test.msg", "n": "kept"}))
+    await settle()  # taken: the handler waits on its gate
+    await a.deliver({"type": "test.msg", "n": "queued"})
+    gone = asyncio.create_task(a.deliver({"type": "test.msg", "n": "gone"}))
+    kept = asyncio.create_task(a.deliver({"type": "test.msg", "n": "kept"}))
     await settle()
     gone.cancel()
     rec.gate("a").set()
-    await a.deliver({"type": "test.stop"})
     handled = await kept
-    await b.deliver({"type": "test.msg"})
+    await a.deliver({"type": "test.msg"})
     await handled
-    assert rec.taken["b"][0] == {"type": "test.msg", "n": "kept"}
+    assert [m.get("n") for m in rec.taken["a"]][:3] == [None, "queued", "kept"]
 
 
 async def test_shutdown_delivers_close_events_and_waits_for_instances() -> None:
@@ -290,15 +311,20 @@ async def test_shutdown_delivers_close_events_and_waits_for_instances() -> None:
 
 async def test_shutdown_deadline_cancels_instances_that_ignore_the_close(caplog) -> None:
     rec = Recorder()
+    clock = FakeClock()
     runtime = ApplicationRuntime(
-        rec.app(ignore_close=True), unique_protocol(), shutdown_timeout=0.01
+        rec.app(ignore_close=True), unique_protocol(), shutdown_timeout=25.0, clock=clock
     )
     stubborn = await open_(runtime, rec, "stubborn", close_event=DISCONNECT)
     busy = await open_(runtime, rec, "busy")  # no close event, stuck in a handler
     busy_handled = await busy.deliver({"type": "test.msg", "gate": "never"})
+    shutting = asyncio.create_task(runtime.shutdown())
+    await clock.settle()
+    assert not shutting.done()
     with caplog.at_level(logging.WARNING, logger="gateway.runtime"):
-        await runtime.shutdown()
-    assert "2 " in caplog.text and "cancelling" in caplog.text
+        clock.advance(25.0)
+        await shutting
+    assert "2 test-" in caplog.text and "after 25.0s: cancelling" in caplog.text
     assert stubborn.closed and busy.closed
     assert sorted(key for key, _ in rec.closed) == ["busy", "stubborn"]
     assert runtime.open_scopes == 0
