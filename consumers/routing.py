@@ -11,6 +11,7 @@ from consumers.chat import ChatConsumer
 from consumers.devices import DeviceConsumer
 from consumers.packet_node import PacketNode
 from consumers.radio import RadioBot
+from consumers.telegram import TelegramEchoBot
 from gateway.ax25.modes import ModeRouter
 from gateway.ax25.routing import normalize_callsign
 from gateway.exceptions import ConfigurationError
@@ -25,6 +26,9 @@ websocket_urlpatterns = [
 mqtt_topic_routes = [
     topic("devices/{device_id}/#", DeviceConsumer.as_asgi(), status="devices/{device_id}/status"),
 ]
+
+#: Telegram chats (the Telegram adapter): one instance per chat.
+telegram_application = TelegramEchoBot.as_asgi()
 
 
 def ax25_callsign_routes() -> dict[str, Any]:

@@ -7,11 +7,13 @@ import logging
 import os
 import time
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from adapters.telegram import status as telegram_status
 from adapters.web.status import RateTracker, status_snapshot
 from gateway import metrics as gateway_metrics
 from gateway.server import known_adapters
@@ -39,6 +41,9 @@ async def status_json(request: HttpRequest) -> JsonResponse:
     adapters = known_adapters(settings)
     data = status_snapshot(gateway_metrics.snapshot(), adapters, _RATES, now)
     data["uptime_seconds"] = round(now - _STARTED, 1)
+    if telegram_status.enabled():
+        # From the database: the telegram adapter usually runs in another process.
+        data["telegram"] = await sync_to_async(telegram_status.database_summary)(now)
     return JsonResponse(data, headers={"Cache-Control": "no-store"})
 
 
@@ -51,7 +56,7 @@ async def healthz(request: HttpRequest) -> JsonResponse:
 
 
 async def metrics(request: HttpRequest) -> HttpResponse:
-    """Every metric of this process in Prometheus' text format, for whoever may read them.
+    """Every metric of this process (and the Telegram tables) in Prometheus' text format.
 
     With METRICS_TOKEN set, only a request carrying ``Authorization: Bearer <METRICS_TOKEN>``
     gets them (401 otherwise); without it they are open while DEBUG is on and hidden (404)
@@ -71,6 +76,8 @@ async def metrics(request: HttpRequest) -> HttpResponse:
             content_type="text/plain; charset=utf-8",
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
+    if telegram_status.enabled():
+        await sync_to_async(telegram_status.database_summary)()
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
 
 

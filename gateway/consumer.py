@@ -252,6 +252,10 @@ class AsyncConsumer:
         """Return the bound handler method for ``message``, or raise UnknownEventType."""
         name = get_handler_name(message)
         handler = getattr(self, name, None)
+        if handler is None and name.endswith("_disconnect"):
+            # A scope's close event with no handler: the consumer has nothing to clean up,
+            # so it stops (as Channels' generic consumers do) instead of failing.
+            return _stop
         if handler is None or not callable(handler):
             keyword = "def" if self._sync else "async def"
             raise UnknownEventType(
@@ -272,6 +276,10 @@ class AsyncConsumer:
     async def send(self, message: Message) -> None:
         """Send an ASGI event to the client (override to post-process outgoing events)."""
         await self.base_send(message)
+
+
+def _stop(message: Message) -> None:
+    raise StopConsumer
 
 
 class SyncConsumer(AsyncConsumer):

@@ -8,9 +8,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 # Set Django up before importing anything that touches models.
 django_asgi_app = get_asgi_application()
 
+from django.conf import settings  # noqa: E402
+
+from adapters.telegram.webhook import mount_webhook  # noqa: E402
 from consumers.routing import (  # noqa: E402
     ax25_callsign_routes,
     mqtt_topic_routes,
+    telegram_application,
     websocket_urlpatterns,
 )
 from gateway.auth import AuthMiddlewareStack  # noqa: E402
@@ -20,11 +24,13 @@ from gateway.topic_routing import TopicRouter  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # In TELEGRAM_MODE=webhook the webhook path is served in front of Django.
+        "http": mount_webhook(django_asgi_app, settings),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
         "mqtt": TopicRouter(mqtt_topic_routes),
         "ax25": CallsignRouter(ax25_callsign_routes()),
+        "telegram": telegram_application,
     }
 )

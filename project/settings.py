@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "gateway",
     "adapters",
+    "adapters.telegram",
     "consumers",
 ]
 
@@ -130,6 +131,9 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several adapters and threads write at once; wait for the lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    # A transaction that reads first and writes later cannot wait for the lock (SQLite
+    # answers "database is locked" at once to avoid a deadlock): take it when it begins.
+    DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
     "DATABASE_POOL", True
 ):
@@ -182,6 +186,7 @@ GATEWAY_ADAPTERS = {
     "web": "adapters.web.WebAdapter",
     "mqtt": "adapters.mqtt.MqttAdapter",
     "ax25": "adapters.ax25.adapter.Ax25Adapter",
+    "telegram": "adapters.telegram.adapter.TelegramAdapter",
 }
 GATEWAY_SHUTDOWN_TIMEOUT = float(os.environ.get("GATEWAY_SHUTDOWN_TIMEOUT", "25"))
 
@@ -240,6 +245,23 @@ AX25_T2 = os.environ.get("AX25_T2", "1")  # seconds: longest delay of an RR with
 AX25_T3 = os.environ.get("AX25_T3", "300")  # seconds: idle link check
 AX25_N2 = os.environ.get("AX25_N2", "10")  # retries before the link fails
 AX25_RX_BACKLOG = os.environ.get("AX25_RX_BACKLOG", "8")  # consumer backlog (events) -> RNR
+
+# Telegram adapter: no TELEGRAM_BOT_TOKEN means not configured (docs/telegram.md).
+TELEGRAM_BOT_TOKEN = os.environ.get("TELEGRAM_BOT_TOKEN", "")
+TELEGRAM_MODE = os.environ.get("TELEGRAM_MODE", "polling")  # or "webhook"
+TELEGRAM_API_URL = os.environ.get("TELEGRAM_API_URL", "https://api.telegram.org")  # no /bot
+TELEGRAM_WEBHOOK_URL = os.environ.get("TELEGRAM_WEBHOOK_URL", "")  # public https URL (webhook)
+TELEGRAM_WEBHOOK_SECRET = os.environ.get("TELEGRAM_WEBHOOK_SECRET", "")  # X-Telegram-...-Token
+TELEGRAM_WEBHOOK_MAX_BODY = os.environ.get("TELEGRAM_WEBHOOK_MAX_BODY", str(1024 * 1024))
+# Flood limits (0: off) and the fraction of each kept free as a safety margin.
+TELEGRAM_RATE_OVERALL = os.environ.get("TELEGRAM_RATE_OVERALL", "30")  # messages per second
+TELEGRAM_RATE_PER_CHAT = os.environ.get("TELEGRAM_RATE_PER_CHAT", "1")  # per second, each chat
+TELEGRAM_RATE_PER_GROUP = os.environ.get("TELEGRAM_RATE_PER_GROUP", "20")  # per minute, groups
+TELEGRAM_RATE_MARGIN = os.environ.get("TELEGRAM_RATE_MARGIN", "0.1")
+TELEGRAM_POLL_TIMEOUT = os.environ.get("TELEGRAM_POLL_TIMEOUT", "30")  # getUpdates long poll
+TELEGRAM_MAX_ATTEMPTS = os.environ.get("TELEGRAM_MAX_ATTEMPTS", "3")  # handler errors per update
+TELEGRAM_IDLE_TIMEOUT = os.environ.get("TELEGRAM_IDLE_TIMEOUT", "600")  # seconds; 0: never
+TELEGRAM_LEASE_SECONDS = os.environ.get("TELEGRAM_LEASE_SECONDS", "15")  # one handler process
 
 # Celery (project/celery.py): the broker is Redis when there is one.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
@@ -305,6 +327,8 @@ LOGGING = {
     "loggers": {
         "django": {"level": os.environ.get("DJANGO_LOG_LEVEL", "WARNING")},
         "uvicorn.access": {"level": "WARNING"},
+        # httpx (python-telegram-bot's client) logs every request at INFO.
+        "httpx": {"level": "WARNING"},
         # uvicorn logs every WebSocket connect at INFO; the web adapter logs what matters.
         "uvicorn.error": {"level": os.environ.get("UVICORN_LOG_LEVEL", "WARNING")},
     },

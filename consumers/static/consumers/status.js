@@ -24,6 +24,21 @@
       return tr;
     });
     if (rows.length) $("protocols").replaceChildren(...rows);
+    if (data.telegram) {
+      const t = data.telegram, u = t.updates, o = t.outbox;
+      const figures = [["updates in", Object.values(u).reduce((a, b) => a + b, 0)],
+        ["handled", u.handled || 0], ["failed", u.failed || 0], ["ignored", u.ignored || 0],
+        ["replies out", o.sent || 0], ["queued", o.pending || 0],
+        ["outbox age s", t.outbox_age_seconds], ["429s", t.throttled], ["paused s", t.paused_seconds]];
+      $("telegram-figures").replaceChildren(...figures.map(([name, value]) => {
+        const li = document.createElement("li"); li.className = "card"; li.dataset.figure = name;
+        const label = document.createElement("span"); label.textContent = name;
+        const num = document.createElement("span"); num.className = "num"; num.textContent = value;
+        li.append(label, num);
+        return li;
+      }));
+      $("telegram").hidden = false;
+    }
     $("updated").textContent = "updated " + new Date(data.time * 1000).toLocaleTimeString();
   }
 
