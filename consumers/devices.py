@@ -1,12 +1,23 @@
-"""IoT device consumers: one instance per device, fed that device's messages in order."""
+"""IoT device consumers: one instance per device, fed that device's messages in order.
+
+``devices/{id}/telemetry`` (a JSON object of readings) is stored, shown live on /status and
+checked against /watch thresholds; ``/set`` from any protocol arrives here as
+``device.command`` and is published on ``devices/{id}/cmd``; the device's status "offline"
+(its last will) marks it offline and tells its watchers.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from typing import Any
 
 from adapters.mqtt.consumer import AsyncMqttConsumer
+from consumers.bot import store
+from consumers.bot.session import device_group
 from consumers.models import DeviceMessage
+from consumers.tasks import DEVICE_UPDATE, STATUS_GROUP, send_alerts
 from gateway.db import database_sync_to_async
 
 logger = logging.getLogger(__name__)
@@ -18,8 +29,22 @@ def record_message(device_id: str, topic: str, payload: str, qos: int) -> None:
     DeviceMessage.objects.create(device_id=device_id, topic=topic, payload=payload, qos=qos)
 
 
+@database_sync_to_async
+def record_telemetry(device_id: str, data: dict[str, Any], now: float) -> dict[str, Any] | None:
+    """Store a reading, send the alerts it fires; the device as the status page shows it."""
+    send_alerts(store.record_telemetry(device_id, data, now))
+    return store.device(device_id)
+
+
+@database_sync_to_async
+def went_offline(device_id: str, reason: str) -> dict[str, Any] | None:
+    """Mark the device offline and tell its watchers; the device for the status page."""
+    send_alerts(store.mark_offline(device_id, reason))
+    return store.device(device_id)
+
+
 class DeviceConsumer(AsyncMqttConsumer):
-    """Records each telemetry message of one device; answers ``.../ping`` with ``.../pong``.
+    """One device: telemetry stored and watched, commands published, ping answered.
 
     Routed by ``topic("devices/{device_id}/#", ..., status="devices/{device_id}/status")``:
     the scope closes when the device's status (its last will) says "offline".
@@ -27,16 +52,49 @@ class DeviceConsumer(AsyncMqttConsumer):
 
     async def connect(self) -> None:
         self.device_id = self.kwargs.get("device_id", "")
+        await self.channel_layer.group_add(device_group(self.device_id), self.channel_name)
         logger.debug("device %s: scope open", self.device_id)
 
     async def message(self, event: dict[str, Any]) -> None:
         topic = event["topic"]
-        if topic.endswith("/status") or topic.endswith("/pong"):
+        if topic.endswith("/status") or topic.endswith("/pong") or topic.endswith("/cmd"):
             return
         text = event["text"] if event["text"] is not None else event["payload"].hex()
         await record_message(self.device_id, topic, text, event["qos"])
         if topic.endswith("/ping"):
             await self.publish(f"devices/{self.device_id}/pong", event["payload"], qos=1)
+        elif topic.endswith("/telemetry"):
+            await self.telemetry(event["text"])
+
+    async def telemetry(self, text: str | None) -> None:
+        """A reading: a JSON object of key -> value."""
+        try:
+            data = json.loads(text) if text is not None else None
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not data:
+            logger.warning(
+                "device %s: telemetry is not a JSON object of readings (%r): ignored; send "
+                'e.g. {"temp": 21.5}',
+                self.device_id,
+                (text or "")[:80],
+            )
+            return
+        device = await record_telemetry(self.device_id, data, time.time())
+        await self.channel_layer.group_send(STATUS_GROUP, {"type": DEVICE_UPDATE, "device": device})
+
+    async def device_command(self, event: dict[str, Any]) -> None:
+        """/set from some protocol: publish it to the device."""
+        payload = json.dumps(event["command"], separators=(",", ":"))
+        await self.publish(f"devices/{self.device_id}/cmd", text=payload, qos=1)
+        logger.info("device %s: command %s from %s", self.device_id, payload, event.get("by"))
 
     async def disconnect(self, reason: str) -> None:
+        await self.channel_layer.group_discard(device_group(self.device_id), self.channel_name)
+        if reason == "offline":
+            device = await went_offline(self.device_id, "its status says offline")
+            if device is not None:
+                await self.channel_layer.group_send(
+                    STATUS_GROUP, {"type": DEVICE_UPDATE, "device": device}
+                )
         logger.debug("device %s: scope closed (%s)", self.device_id, reason)

@@ -19,10 +19,10 @@ import pytest
 from adapters.ax25 import aprs
 from adapters.ax25.adapter import Ax25Adapter
 from adapters.ax25.frame import Callsign, Frame, FrameType
-from consumers.radio import HELP, RadioBot
 from gateway.routing import CallsignRouter, ProtocolTypeRouter
 from tests.integration.ax25.conftest import new_run_dir, require_direwolf
 from tests.integration.ax25.direwolf import DirewolfPair
+from tests.integration.ax25.echo import HELP, RadioBot
 from tests.integration.ax25.radio_operator import NEW_CLIENT_DELAY, KissOperator, agw_unproto
 
 pytestmark = pytest.mark.integration

@@ -40,11 +40,16 @@ def test_summary_counts_by_state_age_and_429s() -> None:
     assert summary["throttled"] == 2 and summary["paused_seconds"] == 0.0
 
 
-@override_settings(TELEGRAM_BOT_TOKEN="123:" + "a" * 35, ALLOWED_HOSTS=["testserver"])
+@override_settings(
+    TELEGRAM_BOT_TOKEN="123:" + "a" * 35, ALLOWED_HOSTS=["testserver"], METRICS_TOKEN="t0ken"
+)
 async def test_status_json_and_metrics_include_telegram() -> None:
     await sync_to_async(fill)()
     response = await HttpCommunicator(application, "GET", "/status.json").get_response()
     data = json.loads(response["body"])
     assert data["telegram"]["updates"]["handled"] == 1 and data["telegram"]["outbox"]["sent"] == 1
-    response = await HttpCommunicator(application, "GET", "/metrics").get_response()
+    # /metrics answers only its bearer token (main's deployment work).
+    response = await HttpCommunicator(
+        application, "GET", "/metrics", headers=[(b"authorization", b"Bearer t0ken")]
+    ).get_response()
     assert b'gateway_telegram_database{state="pending",table="outbox"} 1.0' in response["body"]
