@@ -157,4 +157,4 @@ class ChatConsumer(BotConsumerMixin, AsyncJsonWebsocketConsumer):
             raise InvalidInput('join a room first: send {"type": "join", "room", "nick"}')
         if not isinstance(text, str):
             raise InvalidInput(f"text must be a string, got {type(text).__name__}")
-        await self.reply(await self.bot.handle(text))
+        await self.reply(await self.bot_handle(text))

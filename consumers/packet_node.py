@@ -72,8 +72,8 @@ class PacketNode(BotConsumerMixin, AsyncAx25LinkConsumer):
             await self.send(text=f"73 de {self.scope['local']}\r")
             await self.close()
             return False
-        bot = await self.bot_start("ax25", self.scope["remote"], self.scope["remote"])
-        replies = await bot.handle(line, slash_optional=True)
+        await self.bot_start("ax25", self.scope["remote"], self.scope["remote"])
+        replies = await self.bot_handle(line, slash_optional=True)
         await self.send(text=(for_terminal("\n".join(replies)) if replies else "") + self.prompt)
         return True
 

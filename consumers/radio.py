@@ -30,8 +30,8 @@ class RadioBot(BotConsumerMixin, AsyncAx25Consumer):
         await self._handle(text)
 
     async def _handle(self, text: str) -> None:
-        bot = await self.bot_start("ax25", self.remote, self.remote)
-        await self.reply(await bot.handle(text, slash_optional=True))
+        await self.bot_start("ax25", self.remote, self.remote)
+        await self.reply(await self.bot_handle(text, slash_optional=True))
 
     async def disconnect(self, reason: str) -> None:
         await self.bot_stop()

@@ -42,7 +42,7 @@ class TelegramBot(BotConsumerMixin, AsyncConsumer):
         if text is None:
             await self.reply([f"I got a {event.get('kind', 'message')}; I only read text."])
             return
-        await self.reply(await bot.handle(text))
+        await self.reply(await self.bot_handle(text))
 
     async def telegram_edited_message(self, event: dict[str, Any]) -> None:
         """Edits are not re-posted: the room saw the original."""

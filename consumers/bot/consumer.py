@@ -58,6 +58,17 @@ class BotConsumerMixin:
             self.scope["user"] = await load_user(identity.user_id)
         return self.bot
 
+    async def bot_handle(self, text: str, *, slash_optional: bool = False) -> list[str]:
+        """Run what the person typed; the replies. A /link that changed the identity's user
+        changes ``scope["user"]`` too."""
+        assert self.bot is not None, "bot_start() first"
+        before = self.bot.identity.user_id if self.bot.identity else None
+        replies = await self.bot.handle(text, slash_optional=slash_optional)
+        after = self.bot.identity.user_id if self.bot.identity else None
+        if after != before:
+            self.scope["user"] = await load_user(after)
+        return replies
+
     async def bot_stop(self) -> None:
         """Leave the groups; call it when the conversation ends."""
         if self.bot is not None:

@@ -26,6 +26,8 @@ from gateway.testing import (
 _ids = itertools.count(5000)
 #: How long the bot may take for its first line (database work runs in threads).
 FIRST = 5.0
+#: How long a test that expects no answer waits for one.
+SILENCE = 1.0
 #: Quiet time after which a client takes the bot to be done answering.
 QUIET = 0.12
 
@@ -52,7 +54,9 @@ class Client:
 
     async def start(self) -> None: ...
 
-    async def say(self, text: str) -> list[str]:
+    async def say(self, text: str, first: float = FIRST) -> list[str]:
+        """Type a line; the bot's lines for this person (``first``: how long to wait for
+        the first one; tests expecting silence pass a short one)."""
         raise NotImplementedError
 
     async def stop(self) -> None: ...
@@ -92,9 +96,9 @@ class WebClient(Client):
                 lines.append(frame["error"])
         return lines
 
-    async def say(self, text: str) -> list[str]:
+    async def say(self, text: str, first: float = FIRST) -> list[str]:
         await self.comm.send_json_to({"type": "send", "text": text})
-        return self._lines(await self._frames())
+        return self._lines(await self._frames(first))
 
     async def more(self, first: float = FIRST) -> list[str]:
         return self._lines(await self._frames(first))
@@ -130,9 +134,9 @@ class TelegramClient(Client):
                 lines.extend(text.splitlines())
         return lines
 
-    async def say(self, text: str) -> list[str]:
+    async def say(self, text: str, first: float = FIRST) -> list[str]:
         await self.comm.send_message(text)
-        return self._lines(await drain(self.comm))
+        return self._lines(await drain(self.comm, first))
 
     async def more(self, first: float = FIRST) -> list[str]:
         return self._lines(await drain(self.comm, first))
@@ -182,7 +186,7 @@ class MqttClient(Client):
                 self.room.append(f"{data['sender']}@{data['source']}: {data['text']}")
         return lines
 
-    async def say(self, text: str) -> list[str]:
+    async def say(self, text: str, first: float = FIRST) -> list[str]:
         payload = json.dumps({"from": self.nick, "text": text})
         await self.comm.send_input(
             {
@@ -196,7 +200,7 @@ class MqttClient(Client):
                 "properties": {},
             }
         )
-        return self._lines(await drain(self.comm))
+        return self._lines(await drain(self.comm, first))
 
     async def more(self, first: float = FIRST) -> list[str]:
         return self._lines(await drain(self.comm, first))
@@ -234,11 +238,11 @@ class LinkClient(Client):
                 lines.append(line)
         return lines
 
-    async def say(self, text: str) -> list[str]:
+    async def say(self, text: str, first: float = FIRST) -> list[str]:
         await self.comm.send_input(
             {"type": "ax25.receive", "text": text + "\r", "bytes": (text + "\r").encode()}
         )
-        return self._lines(await drain(self.comm))
+        return self._lines(await drain(self.comm, first))
 
     async def more(self, first: float = FIRST) -> list[str]:
         return self._lines(await drain(self.comm, first))
@@ -270,9 +274,9 @@ class AprsClient(Client):
                 lines.extend(text.split("; "))
         return lines
 
-    async def say(self, text: str) -> list[str]:
+    async def say(self, text: str, first: float = FIRST) -> list[str]:
         await self.comm.send_aprs(text, msgno=str(next(self.msgno)))
-        return self._lines(await drain(self.comm))
+        return self._lines(await drain(self.comm, first))
 
     async def more(self, first: float = FIRST) -> list[str]:
         return self._lines(await drain(self.comm, first))

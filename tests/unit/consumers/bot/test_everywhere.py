@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from consumers.bot import store
-from tests.unit.consumers.bot.clients import CLIENTS, Client
+from tests.unit.consumers.bot.clients import CLIENTS, SILENCE, Client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +51,7 @@ async def test_rooms_who_and_history(client: Client, room: str) -> None:
     who = joined(await client.say("/who"))
     assert f"In {room}:" in who and client.protocol.replace("aprs", "ax25") in who
     assert "No messages" in joined(await client.say("/history"))
-    assert await client.say("hello from the test") == []
+    assert await client.say("hello from the test", first=SILENCE) == []
     assert "hello from the test" in joined(await client.say("/history 5"))
     assert "1 to 50" in joined(await client.say("/history lots"))
 
@@ -87,7 +87,7 @@ async def test_link_without_account_explains(client: Client) -> None:
 
 
 async def test_report(client: Client, room: str) -> None:
-    await client.say("one for the report")
+    await client.say("one for the report", first=SILENCE)
     lines = await client.say(f"/report {room} 1h")
     # Eager Celery: the answer may come with the acknowledgement or right after it.
     text = joined(lines) or ""
