@@ -37,7 +37,7 @@ class TelegramBot(BotConsumerMixin, AsyncConsumer):
         if "telegram_user" not in self.scope:
             # scope["user"] becomes the linked Django user; Telegram's own dict stays here.
             self.scope["telegram_user"] = self.scope.get("user")
-        bot = await self.bot_start("telegram", str(user["id"]), _name(user))
+        await self.bot_start("telegram", str(user["id"]), _name(user))
         text = event.get("text")
         if text is None:
             await self.reply([f"I got a {event.get('kind', 'message')}; I only read text."])
