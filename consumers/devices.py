@@ -1,9 +1,9 @@
 """IoT device consumers: one instance per device, fed that device's messages in order.
 
-``devices/{id}/telemetry`` (a JSON object of readings) is stored, shown live on /status and
-checked against /watch thresholds; ``/set`` from any protocol arrives here as
-``device.command`` and is published on ``devices/{id}/cmd``; the device's status "offline"
-(its last will) marks it offline and tells its watchers.
+``devices/{id}/telemetry`` (a JSON object of readings) is stored (the /status page shows it
+within its 2-second refresh) and checked against /watch thresholds; ``/set`` from any protocol
+arrives here as ``device.command`` and is published on ``devices/{id}/cmd``; the device's
+status "offline" (its last will) marks it offline and tells its watchers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from adapters.mqtt.consumer import AsyncMqttConsumer
 from consumers.bot import store
 from consumers.bot.session import device_group
 from consumers.models import DeviceMessage
-from consumers.tasks import DEVICE_UPDATE, STATUS_GROUP, send_alerts
+from consumers.tasks import send_alerts
 from gateway.db import database_sync_to_async
 
 logger = logging.getLogger(__name__)
@@ -30,17 +30,15 @@ def record_message(device_id: str, topic: str, payload: str, qos: int) -> None:
 
 
 @database_sync_to_async
-def record_telemetry(device_id: str, data: dict[str, Any], now: float) -> dict[str, Any] | None:
-    """Store a reading, send the alerts it fires; the device as the status page shows it."""
+def record_telemetry(device_id: str, data: dict[str, Any], now: float) -> None:
+    """Store a reading (the status page reads it from there) and send the alerts it fires."""
     send_alerts(store.record_telemetry(device_id, data, now))
-    return store.device(device_id)
 
 
 @database_sync_to_async
-def went_offline(device_id: str, reason: str) -> dict[str, Any] | None:
-    """Mark the device offline and tell its watchers; the device for the status page."""
+def went_offline(device_id: str, reason: str) -> None:
+    """Mark the device offline and tell its watchers."""
     send_alerts(store.mark_offline(device_id, reason))
-    return store.device(device_id)
 
 
 class DeviceConsumer(AsyncMqttConsumer):
@@ -80,8 +78,7 @@ class DeviceConsumer(AsyncMqttConsumer):
                 (text or "")[:80],
             )
             return
-        device = await record_telemetry(self.device_id, data, time.time())
-        await self.channel_layer.group_send(STATUS_GROUP, {"type": DEVICE_UPDATE, "device": device})
+        await record_telemetry(self.device_id, data, time.time())
 
     async def device_command(self, event: dict[str, Any]) -> None:
         """/set from some protocol: publish it to the device."""
@@ -92,9 +89,5 @@ class DeviceConsumer(AsyncMqttConsumer):
     async def disconnect(self, reason: str) -> None:
         await self.channel_layer.group_discard(device_group(self.device_id), self.channel_name)
         if reason == "offline":
-            device = await went_offline(self.device_id, "its status says offline")
-            if device is not None:
-                await self.channel_layer.group_send(
-                    STATUS_GROUP, {"type": DEVICE_UPDATE, "device": device}
-                )
+            await went_offline(self.device_id, "its status says offline")
         logger.debug("device %s: scope closed (%s)", self.device_id, reason)

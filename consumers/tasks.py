@@ -23,10 +23,6 @@ from gateway.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 
-#: Group the status page's sockets are in (device cards) and the event they get.
-STATUS_GROUP = "bot.status"
-DEVICE_UPDATE = "device.update"
-
 
 async def enqueue_report(target: str, seconds: float, reply_channel: str, protocol: str) -> None:
     """Queue /report (in a thread: the broker call blocks, and eager mode reads the database)."""
@@ -67,15 +63,10 @@ def detect_offline() -> int:
     """Mark devices silent for BOT_OFFLINE_SECONDS offline and tell their watchers."""
     now = time.time()
     silent = store.silent_devices(now - float(settings.BOT_OFFLINE_SECONDS))
-    layer = get_channel_layer()
     for device_id in silent:
         alerts = store.mark_offline(device_id, f"silent for {settings.BOT_OFFLINE_SECONDS} s")
         logger.info("device %s silent: marked offline, %d watcher(s) told", device_id, len(alerts))
         send_alerts(alerts)
-        if layer is not None:
-            async_to_sync(layer.group_send)(
-                STATUS_GROUP, {"type": DEVICE_UPDATE, "device": store.device(device_id)}
-            )
     return len(silent)
 
 

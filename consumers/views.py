@@ -15,7 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from adapters.telegram import status as telegram_status
 from adapters.web.status import RateTracker, status_snapshot
+from consumers.bot import store
 from gateway import metrics as gateway_metrics
+from gateway.db import database_sync_to_async
 from gateway.server import known_adapters
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ async def status_json(request: HttpRequest) -> JsonResponse:
     adapters = known_adapters(settings)
     data = status_snapshot(gateway_metrics.snapshot(), adapters, _RATES, now)
     data["uptime_seconds"] = round(now - _STARTED, 1)
+    data["devices"] = await database_sync_to_async(store.devices)()
     if telegram_status.enabled():
         # From the database: the telegram adapter usually runs in another process.
         data["telegram"] = await sync_to_async(telegram_status.database_summary)(now)
