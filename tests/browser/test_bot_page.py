@@ -31,9 +31,15 @@ def server() -> Iterator[WebServer]:
 
 # WCAG 2.1 contrast of an element's text colour on the first opaque background behind it.
 CONTRAST_JS = """
-function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); return m.length > 3 ? m : m.concat([1]); }
+function rgb(s) {
+  const m = s.match(/[\\d.]+/g).map(Number);
+  return m.length > 3 ? m : m.concat([1]);
+}
 function lum(c) {
-  const v = c.slice(0, 3).map((x) => { x /= 255; return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4; });
+  const v = c.slice(0, 3).map((x) => {
+    x /= 255;
+    return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+  });
   return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
 }
 function background(el) {
