@@ -13,11 +13,14 @@ import logging
 import time
 from typing import Any
 
+from django.conf import settings
+
 from adapters.mqtt.consumer import AsyncMqttConsumer
 from consumers.bot import store
-from consumers.bot.session import device_group
+from consumers.bot.groups import device_group
 from consumers.models import DeviceMessage
 from consumers.tasks import send_alerts
+from consumers.watch_worker import WATCH_CHECK
 from gateway.db import database_sync_to_async
 
 logger = logging.getLogger(__name__)
@@ -30,9 +33,15 @@ def record_message(device_id: str, topic: str, payload: str, qos: int) -> None:
 
 
 @database_sync_to_async
-def record_telemetry(device_id: str, data: dict[str, Any], now: float) -> None:
-    """Store a reading (the status page reads it from there) and send the alerts it fires."""
-    send_alerts(store.record_telemetry(device_id, data, now))
+def record_telemetry(device_id: str, data: dict[str, Any], now: float) -> bool:
+    """Store a reading (the status page reads it from there); whether the device was offline.
+
+    Without BOT_WATCH_CHANNEL the watches are evaluated here too, and their alerts sent.
+    """
+    was_offline = store.store_reading(device_id, data, now)
+    if not settings.BOT_WATCH_CHANNEL:
+        send_alerts(store.evaluate_watches(device_id, data, was_offline))
+    return was_offline
 
 
 @database_sync_to_async
@@ -78,7 +87,19 @@ class DeviceConsumer(AsyncMqttConsumer):
                 (text or "")[:80],
             )
             return
-        await record_telemetry(self.device_id, data, time.time())
+        was_offline = await record_telemetry(self.device_id, data, time.time())
+        if settings.BOT_WATCH_CHANNEL:
+            # The watch worker (runworker) evaluates the watches: the MQTT
+            # acknowledgement waits for one insert and one channel send, not for every watcher.
+            await self.channel_layer.send(
+                settings.BOT_WATCH_CHANNEL,
+                {
+                    "type": WATCH_CHECK,
+                    "device_id": self.device_id,
+                    "data": data,
+                    "was_offline": was_offline,
+                },
+            )
 
     async def device_command(self, event: dict[str, Any]) -> None:
         """/set from some protocol: publish it to the device."""

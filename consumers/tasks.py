@@ -17,6 +17,7 @@ from django.conf import settings
 
 from consumers.bot import store
 from consumers.bot.chart import bar_chart_png
+from consumers.bot.groups import NOTICE, REPORT, identity_group
 from consumers.bot.report import build_report
 from gateway.db import database_sync_to_async
 from gateway.layers import get_channel_layer
@@ -33,7 +34,7 @@ async def enqueue_report(target: str, seconds: float, reply_channel: str, protoc
 def report_task(target: str, seconds: float, reply_channel: str, protocol: str) -> None:
     """Build the report and send it to the channel that asked for it."""
     report = build_report(target, seconds, time.time())
-    message: dict[str, Any] = {"type": "bot.report", "title": report.title, "text": report.text}
+    message: dict[str, Any] = {"type": REPORT, "title": report.title, "text": report.text}
     # Radio gets text only: a picture would take minutes at 1200 baud.
     if report.values and protocol in ("web", "telegram"):
         message["png"] = bar_chart_png(report.values)
@@ -47,8 +48,6 @@ def report_task(target: str, seconds: float, reply_channel: str, protocol: str) 
 
 def send_alerts(alerts: list[store.Alert]) -> None:
     """Deliver alerts to every open conversation of their identities (from sync code)."""
-    from consumers.bot.session import NOTICE, identity_group
-
     layer = get_channel_layer()
     if layer is None or not alerts:
         return

@@ -8,7 +8,6 @@ and reports as ``bot.notice`` / ``bot.report`` events. Nothing here knows a prot
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from typing import Any, Protocol
 from consumers.bot import commands, store
 from consumers.bot.commands import Command
 from consumers.bot.flood import FloodControl
+from consumers.bot.groups import DEVICE_COMMAND, device_group, identity_group
 from consumers.rooms import (
     GroupSender,
     RoomMessage,
@@ -26,6 +26,7 @@ from consumers.rooms import (
     room_key,
     room_message,
 )
+from consumers.tasks import enqueue_report
 from gateway.db import database_sync_to_async
 from gateway.exceptions import InvalidInput
 
@@ -34,24 +35,8 @@ logger = logging.getLogger(__name__)
 #: /history without N, and the most it shows.
 HISTORY_DEFAULT = 10
 HISTORY_MAX = 50
-#: Event types the bot sends to a conversation's channel.
-NOTICE = "bot.notice"
-REPORT = "bot.report"
-DEVICE_COMMAND = "device.command"
 #: Protocol -> the ``source`` tag room messages carry.
 SOURCE_OF = {"web": "web", "telegram": "telegram", "mqtt": "mqtt", "ax25": "radio", "aprs": "radio"}
-
-
-def identity_group(protocol: str, address: str) -> str:
-    """The group every open conversation of one identity is in (alerts, reports, links)."""
-    digest = hashlib.sha256(f"{protocol}\0{address}".encode()).hexdigest()[:24]
-    return f"ident.{digest}"
-
-
-def device_group(device_id: str) -> str:
-    """The group the device's MQTT consumer is in: /set sends it ``device.command``."""
-    digest = hashlib.sha256(device_id.encode()).hexdigest()[:24]
-    return f"device.{digest}"
 
 
 class Layer(GroupSender, Protocol):
@@ -344,8 +329,6 @@ class BotSession:
             seconds = commands.parse_period(command.args[1])
         except ValueError as exc:
             return [str(exc)]
-        from consumers.tasks import enqueue_report
-
         await enqueue_report(target, seconds, self.channel_name, self.protocol)
         return [f"Working on the report for {target}; it comes here when ready."]
 

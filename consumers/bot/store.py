@@ -195,9 +195,15 @@ class Alert:
 
 
 def record_telemetry(device_id: str, data: dict[str, Any], now: float) -> list[Alert]:
-    """Store a reading, merge it into the device's last values, and return the alerts of the
-    watches whose condition became true with it."""
-    alerts: list[Alert] = []
+    """Store a reading and evaluate the device's watches with it (:func:`store_reading`, then
+    :func:`evaluate_watches`); the alerts to send."""
+    was_offline = store_reading(device_id, data, now)
+    return evaluate_watches(device_id, data, was_offline)
+
+
+def store_reading(device_id: str, data: dict[str, Any], now: float) -> bool:
+    """Store a reading and merge it into the device's last values; whether the device was
+    offline until now."""
     with transaction.atomic():
         found, _ = Device.objects.select_for_update().get_or_create(device_id=device_id)
         was_offline = not found.online
@@ -206,7 +212,17 @@ def record_telemetry(device_id: str, data: dict[str, Any], now: float) -> list[A
         found.online = True
         found.save()
         Telemetry.objects.create(device=found, data=data, ts=now)
-        for watch in Watch.objects.filter(device_id=device_id).select_related("identity"):
+    return was_offline
+
+
+def evaluate_watches(device_id: str, data: dict[str, Any], was_offline: bool) -> list[Alert]:
+    """The alerts of the watches whose condition became true with this reading (each watch
+    alerts on the crossing, not on every reading past it), and "back online" ones."""
+    alerts: list[Alert] = []
+    with transaction.atomic():
+        for watch in (
+            Watch.objects.select_for_update().filter(device_id=device_id).select_related("identity")
+        ):
             if was_offline:
                 alerts.append(_alert(watch, f"{device_id} is back online"))
             reading = data.get(watch.key)
@@ -215,10 +231,7 @@ def record_telemetry(device_id: str, data: dict[str, Any], now: float) -> list[A
             holds = OPERATORS[watch.op](float(reading), watch.value)
             if holds and not watch.active:
                 alerts.append(
-                    _alert(
-                        watch,
-                        f"{device_id} {watch.key}={reading} ({watch.op} {watch.value:g})",
-                    )
+                    _alert(watch, f"{device_id} {watch.key}={reading} ({watch.op} {watch.value:g})")
                 )
             if holds != watch.active:
                 watch.active = holds
