@@ -118,9 +118,9 @@ async def bench_round_trips() -> list[float]:
 
     django.setup()
     from adapters.ax25.adapter import Ax25Adapter
-    from consumers.radio import RadioBot
     from gateway.routing import CallsignRouter, ProtocolTypeRouter
     from tests.integration.ax25.direwolf import DirewolfPair
+    from tests.integration.ax25.echo import RadioBot
     from tests.integration.ax25.radio_operator import NEW_CLIENT_DELAY, KissOperator
 
     pair = DirewolfPair.start(Path(tempfile.mkdtemp(prefix="dw-bench-")), baud=9600)

@@ -3,15 +3,23 @@
 Client to server::
 
     {"type": "join", "room": "lobby", "nick": "ana"}    join (or switch to) a room
-    {"type": "send", "text": "hello"}                   post to the joined room
+    {"type": "send", "text": "hello"}                   post to the joined room, or a /command
+    {"type": "who"}                                     ask who is in the room
 
 Server to client::
 
     {"type": "joined", "room": "lobby", "nick": "ana"}
+    {"type": "history", "room", "messages": [{"sender", "text", "source", "ts"}, ...]}
     {"type": "message", "room", "sender", "text", "source", "ts"}   a room.message, any protocol
+    {"type": "who", "room", "members": [{"nick", "protocol"}, ...]}
+    {"type": "reply", "text": "..."}                    the bot's answer to a /command
+    {"type": "report", "title", "text", "png"?}         a /report (png: base64 chart)
     {"type": "error", "error": "what went wrong and what to do"}
     {"type": "status", "state": "reconnecting" | "connected"}   the rooms' server (Redis) is away
                                                                  / answers again
+
+A logged-in user's identity is their login (linked to their account); a guest's is the
+nickname they chose.
 
 Bad input of any kind (invalid JSON, binary frames, unknown types, bad nicknames) gets an
 ``error`` reply and the connection stays open.
@@ -30,6 +38,7 @@ CHAT_FLOOD_STRIKES more frames is closed with 1008 (policy violation).
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import logging
@@ -37,7 +46,11 @@ from typing import Any, ClassVar
 
 from django.conf import settings
 
-from consumers.rooms import RoomMessage, clean_nick, clean_room, post_to_room, room_group_name
+from consumers.bot import store
+from consumers.bot.commands import Command
+from consumers.bot.consumer import BotConsumerMixin
+from consumers.rooms import RoomMessage, clean_nick, clean_room, room_key
+from gateway.db import database_sync_to_async
 from gateway.exceptions import ChannelLayerUnavailable, InvalidInput
 from gateway.flood import FloodControl, FloodPolicy, Verdict, parse_windows
 from gateway.generic.websocket import AsyncJsonWebsocketConsumer
@@ -57,11 +70,14 @@ def flood_control_from_settings() -> FloodControl:
     return FloodControl(FloodPolicy(windows, int(getattr(settings, "CHAT_FLOOD_STRIKES", 10))))
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+#: Messages of history a browser gets when it joins.
+HISTORY_ON_JOIN = 50
+
+
+class ChatConsumer(BotConsumerMixin, AsyncJsonWebsocketConsumer):
     """Join a room under a nickname, post to it, and see every room message live."""
 
-    room: str | None = None
-    nick: str | None = None
+    echo_own = True
     #: One flood control for every chat connection of the process, keyed by connection;
     #: built from settings when the routes are imported, so a bad CHAT_RATE_LIMIT stops the
     #: process at start-up with a message saying how to write it (tests put their own here).
@@ -81,7 +97,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.flood.forget(self.flood_key)
         if self.rejoining is not None:
             self.rejoining.cancel()
-        await self._leave()
+        await self.bot_stop()
 
     async def receive(
         self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
@@ -114,12 +130,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self._join(content.get("room"), content.get("nick"))
             elif kind == "send":
                 await self._send(content.get("text"))
+            elif kind == "who":
+                await self._who()
             else:
-                raise InvalidInput(f'unknown message type {kind!r}: use "join" or "send"')
+                raise InvalidInput(f'unknown message type {kind!r}: use "join", "send" or "who"')
         except InvalidInput as exc:
             await self.send_error(str(exc))
 
-    async def room_message(self, event: RoomMessage) -> None:
+    async def show_room_message(self, event: RoomMessage) -> None:
         """Forward a room event (from any protocol) to the browser."""
         await self.send_json(
             {
@@ -149,9 +167,8 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # once); nothing else to wait for here.
         while True:
             try:
-                if self.room is not None:
-                    group = room_group_name(self.room)
-                    await self.channel_layer.group_add(group, self.channel_name)
+                if self.bot is not None:
+                    await self.bot.rejoin()
                 else:
                     await self.channel_layer.group_discard("chat.probe", self.channel_name)
             except ChannelLayerUnavailable:
@@ -181,27 +198,56 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "= chat connection from %s (%s) closed with 1008: kept sending over the rate "
                 "limit (%s)",
                 f"{client[0]}:{client[1]}" if client else "unknown client",
-                self.nick or "no nickname",
+                self.bot.nick if self.bot else "no nickname",
                 flood.describe(),
             )
             self.closing = True
             await self.close(code=POLICY_VIOLATION, reason="too many messages")
 
+    async def reply(self, lines: list[str]) -> None:
+        """The bot's answer to a command, one frame per line."""
+        for line in lines:
+            await self.send_json({"type": "reply", "text": line})
+
+    async def bot_report(self, event: dict[str, Any]) -> None:
+        """A /report: its text and, when there is one, the chart as base64 PNG."""
+        message = {"type": "report", "title": event["title"], "text": event["text"]}
+        if event.get("png"):
+            message["png"] = base64.b64encode(event["png"]).decode("ascii")
+        await self.send_json(message)
+
     async def _join(self, room: object, nick: object) -> None:
         new_nick = clean_nick(nick)
         new_room = clean_room(room)
-        await self._leave()
-        self.room, self.nick = new_room, new_nick
-        await self.channel_layer.group_add(room_group_name(new_room), self.channel_name)
+        user = self.scope.get("user")
+        logged_in = bool(user is not None and getattr(user, "is_authenticated", False))
+        address = user.get_username() if logged_in else f"guest:{new_nick.casefold()}"
+        bot = await self.bot_start("web", address, new_nick, user.pk if logged_in else None)
+        if bot.nick != new_nick:
+            await bot.run(Command("nick", (new_nick,), new_nick))
+        if bot.room is None or room_key(bot.room) != room_key(new_room):
+            await bot.run(Command("join", (new_room,), new_room))
         logger.info("= %s joined room %r from the web", new_nick, new_room)
         await self.send_json({"type": "joined", "room": new_room, "nick": new_nick})
+        rows = await database_sync_to_async(store.history)(new_room, HISTORY_ON_JOIN)
+        await self.send_json({"type": "history", "room": new_room, "messages": rows})
+        await self._who()
 
-    async def _leave(self) -> None:
-        if self.room is not None:
-            await self.channel_layer.group_discard(room_group_name(self.room), self.channel_name)
-            self.room = None
+    async def _who(self) -> None:
+        if self.bot is None or self.bot.room is None:
+            raise InvalidInput('join a room first: send {"type": "join", "room", "nick"}')
+        members = await database_sync_to_async(store.who)(self.bot.room)
+        await self.send_json(
+            {
+                "type": "who",
+                "room": self.bot.room,
+                "members": [{"nick": n, "protocol": p} for n, p in members],
+            }
+        )
 
     async def _send(self, text: object) -> None:
-        if self.room is None or self.nick is None:
+        if self.bot is None:
             raise InvalidInput('join a room first: send {"type": "join", "room", "nick"}')
-        await post_to_room(self.channel_layer, self.room, self.nick, text, "web")
+        if not isinstance(text, str):
+            raise InvalidInput(f"text must be a string, got {type(text).__name__}")
+        await self.reply(await self.bot_handle(text))

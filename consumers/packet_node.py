@@ -1,38 +1,33 @@
-"""A small packet-radio node for AX.25 connected mode: greeting, help, echo, bye.
-
-What an operator sees after ``C BOT-1`` on a packet terminal::
+"""The bot for AX.25 connected mode: what an operator sees after ``C BOT-1``::
 
     *** CONNECTED to BOT-1
-    Welcome to BOT-1, N0CALL-5. Commands: H (help), E text (echo), B (bye).
+    BOT-1 chat. H for help, B to leave.
     BOT-1>
 
-Lines end with CR both ways, as packet terminals send them. Input is taken line by line
-(an I frame may carry part of a line, or several). Route it with
-``CallsignRouter({"BOT-1": PacketNode.as_asgi()})`` for connected-mode scopes; the bot proper
-comes with issue 15.
+Plain ASCII, 80-column lines ending in CR, a short prompt after each answer. Commands work
+with or without the slash (``J lobby``, ``/who``); any other line is said in the room.
+Input is taken line by line (an I frame may carry part of a line, or several).
 """
 
 from __future__ import annotations
 
 import logging
 
+from consumers.bot.consumer import BotConsumerMixin
+from consumers.bot.session import format_room_line
+from consumers.bot.text import for_terminal
+from consumers.rooms import RoomMessage
 from gateway.generic.ax25link import AsyncAx25LinkConsumer
 
 logger = logging.getLogger(__name__)
 
-HELP = (
-    "H          this help\r"
-    "E text     echo the text back\r"
-    "I          information about this node\r"
-    "B          bye (disconnect)\r"
-    "anything else is echoed back too\r"
-)
 #: Longest line kept while waiting for its CR; longer input is handled in pieces of this size.
 MAX_LINE = 1024
+BYE = {"B", "BYE", "Q", "QUIT", "/BYE", "/QUIT"}
 
 
-class PacketNode(AsyncAx25LinkConsumer):
-    """Node-like greeting and commands over one AX.25 link."""
+class PacketNode(BotConsumerMixin, AsyncAx25LinkConsumer):
+    """The bot over one AX.25 link."""
 
     def __init__(self, **initkwargs: object) -> None:
         super().__init__(**initkwargs)
@@ -51,9 +46,11 @@ class PacketNode(AsyncAx25LinkConsumer):
 
     async def greet(self) -> None:
         logger.info("%s connected to %s", self.scope["remote"], self.scope["local"])
+        bot = await self.bot_start("ax25", self.scope["remote"], self.scope["remote"])
+        where = f" You are in {bot.room}." if bot.room else ""
         await self.send(
-            text=f"Welcome to {self.scope['local']}, {self.scope['remote']}. "
-            "Commands: H (help), E text (echo), B (bye).\r" + self.prompt
+            text=for_terminal(f"{self.scope['local']} chat. H for help, B to leave.{where}")
+            + self.prompt
         )
 
     async def receive(self, text: str, bytes_data: bytes) -> None:
@@ -68,24 +65,25 @@ class PacketNode(AsyncAx25LinkConsumer):
 
     async def command(self, line: str) -> bool:
         """Run one input line; False once the node said bye."""
-        word, _, rest = line.strip().partition(" ")
-        verb = word.upper()
-        if verb in ("B", "BYE", "Q", "QUIT"):
+        if not line.strip():
+            await self.send(text=self.prompt)
+            return True
+        if line.strip().upper() in BYE:
             await self.send(text=f"73 de {self.scope['local']}\r")
             await self.close()
             return False
-        if verb in ("H", "HELP", "?"):
-            await self.send(text=HELP + self.prompt)
-        elif verb in ("I", "INFO"):
-            await self.send(
-                text=f"{self.scope['local']}: a gateway node (AX.25 v2.0). "
-                f"You are {self.scope['remote']}.\r" + self.prompt
-            )
-        elif verb == "E":
-            await self.send(text=rest + "\r")
-        else:
-            await self.send(text=line + "\r")
+        await self.bot_start("ax25", self.scope["remote"], self.scope["remote"])
+        replies = await self.bot_handle(line, slash_optional=True)
+        await self.send(text=(for_terminal("\n".join(replies)) if replies else "") + self.prompt)
         return True
 
     async def disconnect(self, reason: str) -> None:
         logger.info("%s left %s (%s)", self.scope["remote"], self.scope["local"], reason)
+        await self.bot_stop()
+
+    async def reply(self, lines: list[str]) -> None:
+        if lines:
+            await self.send(text=for_terminal("\n".join(lines)))
+
+    async def show_room_message(self, event: RoomMessage) -> None:
+        await self.send(text=for_terminal(format_room_line(event)))

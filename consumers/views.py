@@ -16,7 +16,9 @@ from django.shortcuts import render
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from consumers.access import refusal
+from consumers.bot import store
 from gateway import metrics as gateway_metrics
+from gateway.db import database_sync_to_async
 from gateway.server import known_adapters
 from gateway.status import RateTracker, collect_sections, status_snapshot
 
@@ -52,6 +54,7 @@ async def status_json(request: HttpRequest) -> HttpResponse:
     data["uptime_seconds"] = round(now - _STARTED, 1)
     # Sections adapters registered (the Telegram tables: work done by another process).
     data.update(await sync_to_async(collect_sections)(now))
+    data["devices"] = await database_sync_to_async(store.devices)()
     return JsonResponse(data, headers={"Cache-Control": "no-store"})
 
 

@@ -17,9 +17,15 @@ from consumers.routing import (  # noqa: E402
     telegram_application,
     websocket_urlpatterns,
 )
+from consumers.watch_worker import WatchWorker  # noqa: E402
 from gateway.auth import AuthMiddlewareStack  # noqa: E402
 from gateway.mqtt.routing import TopicRouter  # noqa: E402
-from gateway.routing import CallsignRouter, ProtocolTypeRouter, URLRouter  # noqa: E402
+from gateway.routing import (  # noqa: E402
+    CallsignRouter,
+    ChannelNameRouter,
+    ProtocolTypeRouter,
+    URLRouter,
+)
 from gateway.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -30,7 +36,11 @@ application = ProtocolTypeRouter(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),
         "mqtt": TopicRouter(mqtt_topic_routes),
-        "telegram": telegram_application,
         "ax25": CallsignRouter(ax25_callsign_routes()),
+        "telegram": telegram_application,
+        # Background consumers (runworker, or the Celery worker's channel step).
+        "channel": ChannelNameRouter(
+            {settings.BOT_WATCH_CHANNEL or "bot-watch": WatchWorker.as_asgi()}
+        ),
     }
 )

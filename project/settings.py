@@ -316,6 +316,21 @@ _TLS_URL = "rediss://"
 CELERY_BROKER_USE_SSL = _CELERY_TLS if CELERY_BROKER_URL.startswith(_TLS_URL) else False
 CELERY_REDIS_BACKEND_USE_SSL = _CELERY_TLS if CELERY_RESULT_BACKEND.startswith(_TLS_URL) else None
 
+# The bot (docs/bot.md): flood control, offline detection and pruning (Celery beat runs both
+# periodic tasks in the worker: `celery -A project worker --beat`).
+BOT_FLOOD_LIMIT = env_int("BOT_FLOOD_LIMIT", 5)  # lines per identity ...
+BOT_FLOOD_SECONDS = env_int("BOT_FLOOD_SECONDS", 10)  # ... in any window of this many seconds
+BOT_OFFLINE_SECONDS = env_int("BOT_OFFLINE_SECONDS", 300)  # silent this long: device offline
+BOT_HISTORY_DAYS = env_int("BOT_HISTORY_DAYS", 90)  # room messages and telemetry kept
+BOT_PRESENCE_HOURS = env_int("BOT_PRESENCE_HOURS", 24)  # presences a crash left behind
+# The watch worker's channel (consumers/watch_worker.py, `manage.py runworker bot-watch`, needs
+# Redis). Empty: watches are checked inline by the device consumer.
+BOT_WATCH_CHANNEL = os.environ.get("BOT_WATCH_CHANNEL", "")
+CELERY_BEAT_SCHEDULE = {
+    "bot-detect-offline": {"task": "bot.detect_offline", "schedule": 60.0},
+    "bot-prune": {"task": "bot.prune", "schedule": 3600.0},
+}
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

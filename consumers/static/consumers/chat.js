@@ -18,13 +18,44 @@
     textInput.placeholder = value ? "Message #" + value.room : "Join a room to send messages";
     $("room-title").textContent = value ? "#" + value.room + " — you are " + value.nick : "Pick a nickname and a room to start.";
   }
-  function scrollDown() { list.scrollTop = list.scrollHeight; }
+  // Follow new messages only when the reader is at the bottom: someone scrolled up to read
+  // history keeps their place.
+  function atBottom() { return list.scrollHeight - list.scrollTop - list.clientHeight < 48; }
+  function append(li) {
+    const follow = atBottom();
+    list.appendChild(li);
+    if (follow) list.scrollTop = list.scrollHeight;
+  }
   function notice(text, cls) {
     const li = document.createElement("li");
     li.className = cls || "notice";
     li.textContent = text;
-    list.appendChild(li);
-    scrollDown();
+    append(li);
+  }
+  function showWho(members) {
+    const byProtocol = {};
+    for (const m of members) (byProtocol[m.protocol] = byProtocol[m.protocol] || []).push(m.nick);
+    const items = Object.keys(byProtocol).sort().map((protocol) => {
+      const li = document.createElement("li"); li.dataset.protocol = protocol;
+      const badge = document.createElement("span"); badge.className = "badge " + (protocol === "ax25" ? "radio" : protocol);
+      badge.textContent = protocol;
+      const names = document.createElement("span"); names.textContent = " " + byProtocol[protocol].join(", ");
+      li.append(badge, names);
+      return li;
+    });
+    if (!items.length) { const li = document.createElement("li"); li.className = "muted"; li.textContent = "nobody"; items.push(li); }
+    $("who").replaceChildren(...items);
+  }
+  function showReport(m) {
+    const li = document.createElement("li"); li.className = "report";
+    const text = document.createElement("div"); text.className = "text"; text.textContent = m.text;
+    li.append(text);
+    if (m.png) {
+      const img = document.createElement("img");
+      img.src = "data:image/png;base64," + m.png; img.alt = "Chart: " + m.title; img.className = "chart";
+      li.append(img);
+    }
+    append(li);
   }
   function showMessage(m) {
     const li = document.createElement("li");
@@ -37,8 +68,7 @@
     time.textContent = when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     const text = document.createElement("div"); text.className = "text"; text.textContent = m.text;
     li.append(sender, badge, time, text);
-    list.appendChild(li);
-    scrollDown();
+    append(li);
   }
   function send(obj) {
     if (socket && socket.readyState === WebSocket.OPEN) { socket.send(JSON.stringify(obj)); return true; }
@@ -57,9 +87,18 @@
       const m = JSON.parse(event.data);
       if (m.type === "message") showMessage(m);
       else if (m.type === "joined") {
-        if (!joined || joined.room !== m.room) { list.replaceChildren(); notice("You joined #" + m.room + " as " + m.nick); }
+        if (!joined || joined.room !== m.room) list.replaceChildren();
         setJoined({ room: m.room, nick: m.nick });
-      } else if (m.type === "error") notice(m.error, "error");
+      } else if (m.type === "history") {
+        // After a reconnect the history replaces what was shown: nothing twice, nothing missed.
+        list.replaceChildren();
+        for (const old of m.messages) showMessage(Object.assign({ room: m.room }, old));
+        notice("You are in #" + m.room + " as " + joined.nick + (m.messages.length ? " (recent history above)" : ""));
+        list.scrollTop = list.scrollHeight;
+      } else if (m.type === "who") showWho(m.members);
+      else if (m.type === "reply") notice(m.text, "reply");
+      else if (m.type === "report") showReport(m);
+      else if (m.type === "error") notice(m.error, "error");
       else if (m.type === "status") {
         // The server keeps the socket open while its message store (Redis) is away.
         if (m.state === "reconnecting") setState("connecting", "reconnecting…");
@@ -92,5 +131,7 @@
     if (text && send({ type: "send", text: text })) textInput.value = "";
     textInput.focus();
   });
+  // Who is here changes without a message: ask now and then while joined.
+  setInterval(() => { if (joined) send({ type: "who" }); }, 15000);
   connect();
 })();

@@ -24,6 +24,26 @@
       return tr;
     });
     if (rows.length) $("protocols").replaceChildren(...rows);
+    if (data.devices && data.devices.length) {
+      const now = data.time;
+      $("devices").replaceChildren(...data.devices.map((d) => {
+        const li = document.createElement("li"); li.className = "card"; li.dataset.device = d.device_id;
+        const head = document.createElement("div"); head.className = "head";
+        const name = document.createElement("span"); name.textContent = d.device_id;
+        const pill = document.createElement("span"); pill.className = "pill " + (d.online ? "up" : "down");
+        pill.textContent = d.online ? "online" : "offline";
+        head.append(name, pill);
+        const dl = document.createElement("dl");
+        for (const [key, [value, when]] of Object.entries(d.values)) {
+          const dt = document.createElement("dt"); dt.textContent = key;
+          const dd = document.createElement("dd"); dd.dataset.key = key;
+          dd.textContent = value + " (" + Math.max(0, Math.round(now - when)) + " s ago)";
+          dl.append(dt, dd);
+        }
+        li.append(head, dl);
+        return li;
+      }));
+    }
     if (data.telegram) {
       const t = data.telegram, u = t.updates, o = t.outbox;
       const figures = [["updates in", Object.values(u).reduce((a, b) => a + b, 0)],

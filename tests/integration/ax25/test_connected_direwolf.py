@@ -1,7 +1,8 @@
 """Connected mode against Direwolf's own AX.25 implementation, as a packet operator meets it.
 
 Direwolf B plays the operator's TNC, driven over AGW like a terminal program; the gateway runs
-the ax25 adapter on Direwolf A's KISS port with the PacketNode on BOT-1 and BOT-2. B tries
+the ax25 adapter on Direwolf A's KISS port with the test EchoNode on BOT-1 and BOT-2 (the bot's
+PacketNode is tested through Ax25Communicator in tests/unit/consumers). B tries
 SABME (v2.2) first: every session here also checks the DM -> SABM fallback. 9600 baud keeps it
 short; each test uses fresh operator callsigns (Direwolf ignores a disconnect during set-up).
 """
@@ -16,12 +17,12 @@ import pytest
 
 from adapters.ax25.adapter import Ax25Adapter
 from adapters.ax25.links import CONNECT_CHANNEL
-from consumers.packet_node import PacketNode
 from gateway.ax25.routing import CallsignRouter
 from gateway.layers import get_channel_layer
 from tests.integration.ax25.agw_operator import AgwOperator, Session
 from tests.integration.ax25.conftest import new_run_dir, require_direwolf
 from tests.integration.ax25.direwolf import DirewolfPair
+from tests.integration.ax25.echo import EchoNode
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +57,7 @@ async def run_gateway(pair: DirewolfPair, settings: object) -> AsyncIterator[Ax2
     settings.AX25_WINDOW = "4"  # type: ignore[attr-defined]
     settings.AX25_T2 = "0.3"  # type: ignore[attr-defined]
     adapter = Ax25Adapter.from_settings(settings, {})
-    app = CallsignRouter({"BOT-1": PacketNode.as_asgi(), "BOT-2": PacketNode.as_asgi()})
+    app = CallsignRouter({"BOT-1": EchoNode.as_asgi(), "BOT-2": EchoNode.as_asgi()})
     stop = asyncio.Event()
     task = asyncio.create_task(adapter.serve(app, stop))
     try:

@@ -22,11 +22,11 @@ from adapters.ax25 import aprs
 from adapters.ax25.adapter import Ax25Adapter
 from adapters.ax25.frame import Callsign, Frame, FrameType
 from adapters.ax25.kiss import encode_data
-from consumers.radio import HELP, RadioBot
 from gateway import metrics as gateway_metrics
 from gateway.routing import CallsignRouter, ProtocolTypeRouter
 from tests.integration.ax25.conftest import new_run_dir, require_direwolf
 from tests.integration.ax25.direwolf import DirewolfPair
+from tests.integration.ax25.echo import HELP, RadioBot
 from tests.integration.ax25.radio_operator import NEW_CLIENT_DELAY, KissOperator, agw_unproto
 from tests.integration.web.server import WebServer
 
@@ -277,7 +277,8 @@ async def test_status_and_metrics_show_the_ax25_adapter(
         await asyncio.sleep(NEW_CLIENT_DELAY)
         operator.send_ui("N0CALL-11", "BOT-1", b"status?\r")
         reply = await expect(operator, from_bot_to_station(Callsign("N0CALL", 11)))
-        assert reply.info == b"echo: status?\r"
+        # The project's application: the bot answers a station that is in no room yet.
+        assert reply.info == b"You are not in a room: /join ROOM first (/rooms lists them).\r"
         data = await status()
         assert data["adapters"]["ax25"]["up"] is True
         frames = data["details"]["ax25"]["frames"]

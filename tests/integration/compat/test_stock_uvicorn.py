@@ -83,6 +83,9 @@ async def test_websocket_chat_answers(uvicorn_server: str) -> None:
     async with connect(f"ws://{uvicorn_server}/ws/chat/", origin=origin) as ws:  # type: ignore[arg-type]
         await ws.send(json.dumps({"type": "join", "room": "lobby", "nick": "uvi"}))
         assert json.loads(await ws.recv()) == {"type": "joined", "room": "lobby", "nick": "uvi"}
+        # The bot follows a join with the room's history and who is there.
+        assert json.loads(await ws.recv())["type"] == "history"
+        assert json.loads(await ws.recv())["type"] == "who"
         await ws.send(json.dumps({"type": "send", "text": "hello from stock uvicorn"}))
         message = json.loads(await ws.recv())
         assert (message["type"], message["sender"], message["text"]) == (

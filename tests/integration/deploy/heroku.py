@@ -9,6 +9,7 @@ to check that requirements.txt alone is enough).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import signal
@@ -60,6 +61,9 @@ class Dyno:
             env=env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            # A group of its own, so kill() takes its children too: the worker's embedded
+            # Celery beat would otherwise outlive it, hold the output pipe and hang the test.
+            start_new_session=True,
         )
         return cls(name, process)
 
@@ -78,8 +82,9 @@ class Dyno:
         return await finish(self.process, self.seen)
 
     def kill(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
+        """SIGKILL the dyno's process and everything it started (a failed test's cleanup)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 async def run_once(name: str, command: list[str], env: dict[str, str]) -> tuple[int, str]:

@@ -187,6 +187,9 @@ async def test_release_two_web_dynos_a_worker_mqtt_telegram_and_radio_then_sigte
         for ws, nick in ((ana, "ana"), (bob, "bob")):
             await ws.send(json.dumps({"type": "join", "room": room, "nick": nick}))
             assert await receive_json(ws) == {"type": "joined", "room": room, "nick": nick}
+            # The bot follows a join with the room's history and who is there.
+            assert (await receive_json(ws))["type"] == "history"
+            assert (await receive_json(ws))["type"] == "who"
         await ana.send(json.dumps({"type": "send", "text": "hello from web.1"}))
         message = await receive_json(bob)
         assert (message["type"], message["sender"], message["text"]) == (

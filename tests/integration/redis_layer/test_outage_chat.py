@@ -16,7 +16,8 @@ from gateway.testing import WebsocketCommunicator
 from tests.integration.redis_layer.test_data_loss import Server
 from tests.layer_helpers import installed_layer
 
-pytestmark = pytest.mark.integration
+# The chat is the bot: identities, rooms and history live in the database.
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -33,6 +34,8 @@ async def joined(room: str, nick: str) -> WebsocketCommunicator:
     assert ok
     await comm.send_json_to({"type": "join", "room": room, "nick": nick})
     assert (await comm.receive_json_from(timeout=5))["type"] == "joined"
+    assert (await comm.receive_json_from(timeout=5))["type"] == "history"
+    assert (await comm.receive_json_from(timeout=5))["type"] == "who"
     return comm
 
 

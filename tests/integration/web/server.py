@@ -31,6 +31,20 @@ class WebServer:
         }
         full_env.pop("REDIS_URL", None)
         full_env.update(env)
+        self.database: Path | None = None
+        if "DATABASE_URL" not in env:
+            # A database of its own, migrated: the chat page's bot stores rooms and history.
+            handle, name = tempfile.mkstemp(prefix="web-adapter-", suffix=".sqlite3")
+            os.close(handle)
+            self.database = Path(name)
+            full_env["DATABASE_URL"] = f"sqlite:///{name}"
+            subprocess.run(
+                [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+                cwd=ROOT,
+                env=full_env,
+                check=True,
+            )
+        self.env = full_env
         self.process = subprocess.Popen(
             [*COMMAND[:4], *also, *COMMAND[4:]],
             cwd=ROOT,
@@ -75,3 +89,5 @@ class WebServer:
             self.process.wait()
         self.log.close()
         Path(self.log.name).unlink(missing_ok=True)
+        if self.database is not None:
+            self.database.unlink(missing_ok=True)

@@ -39,6 +39,9 @@ async def receive_json(ws: ClientConnection) -> dict[str, Any]:
 async def join(ws: ClientConnection, room: str, nick: str) -> None:
     await ws.send(json.dumps({"type": "join", "room": room, "nick": nick}))
     assert await receive_json(ws) == {"type": "joined", "room": room, "nick": nick}
+    # The bot follows with the room's history and who is in it.
+    assert (await receive_json(ws))["type"] == "history"
+    assert (await receive_json(ws))["type"] == "who"
 
 
 async def closed_code(ws: ClientConnection) -> int | None:

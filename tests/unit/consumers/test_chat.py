@@ -12,6 +12,18 @@ from consumers.rooms import post_to_room
 from gateway.layers import get_channel_layer
 from gateway.testing import WebsocketCommunicator
 
+# Joining a room reads and writes the bot's tables (identity, presence, history).
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+async def join(comm: WebsocketCommunicator, room: str, nick: str) -> dict[str, object]:
+    """Join; return the "joined" frame after checking the history and who-list that follow."""
+    await comm.send_json_to({"type": "join", "room": room, "nick": nick})
+    joined = await comm.receive_json_from(timeout=5)
+    assert (await comm.receive_json_from(timeout=5))["type"] == "history"
+    assert (await comm.receive_json_from(timeout=5))["type"] == "who"
+    return joined
+
 
 @pytest.fixture
 async def room() -> str:
@@ -30,8 +42,7 @@ async def ana(room: str) -> AsyncIterator[WebsocketCommunicator]:
 async def test_join_then_messages_from_any_protocol_arrive_tagged(
     ana: WebsocketCommunicator, room: str
 ) -> None:
-    await ana.send_json_to({"type": "join", "room": room, "nick": " ana "})
-    assert await ana.receive_json_from() == {"type": "joined", "room": room, "nick": "ana"}
+    assert await join(ana, room, " ana ") == {"type": "joined", "room": room, "nick": "ana"}
     layer = get_channel_layer()
     await post_to_room(layer, room.upper(), "N0CALL-7", "73 de radio", "radio", ts=1.0)
     assert await ana.receive_json_from() == {
@@ -47,18 +58,15 @@ async def test_join_then_messages_from_any_protocol_arrive_tagged(
 async def test_sending_reaches_the_room_including_the_sender(
     ana: WebsocketCommunicator, room: str
 ) -> None:
-    await ana.send_json_to({"type": "join", "room": room, "nick": "ana"})
-    await ana.receive_json_from()
+    await join(ana, room, "ana")
     await ana.send_json_to({"type": "send", "text": "  hello  "})
-    message = await ana.receive_json_from()
+    message = await ana.receive_json_from(timeout=5)
     assert (message["sender"], message["text"], message["source"]) == ("ana", "hello", "web")
 
 
 async def test_switching_rooms_leaves_the_old_one(ana: WebsocketCommunicator, room: str) -> None:
-    await ana.send_json_to({"type": "join", "room": room, "nick": "ana"})
-    await ana.receive_json_from()
-    await ana.send_json_to({"type": "join", "room": room + "-2", "nick": "ana"})
-    await ana.receive_json_from()
+    await join(ana, room, "ana")
+    await join(ana, room + "-2", "ana")
     await post_to_room(get_channel_layer(), room, "bob", "old room", "web")
     assert await ana.receive_nothing()
 

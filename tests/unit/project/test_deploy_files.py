@@ -69,11 +69,12 @@ def test_runtime_dependencies_the_deployment_needs() -> None:
     assert "mypy" in dev
 
 
-def test_app_json_provisions_postgres_and_redis_and_idles_the_worker() -> None:
+def test_app_json_provisions_postgres_and_redis_and_one_worker() -> None:
     app = json.loads((ROOT / "app.json").read_text())
     plans = [addon["plan"].split(":")[0] for addon in app["addons"]]
     assert plans == ["heroku-postgresql", "heroku-redis"]
-    assert app["formation"]["worker"]["quantity"] == 0
+    # One worker: the bot's tasks run there, and it runs Celery beat (two would double it).
+    assert app["formation"]["worker"]["quantity"] == 1
     assert app["formation"]["web"]["quantity"] == 1
     assert "postdeploy" not in app.get("scripts", {})  # the release phase migrates
     assert set(app["formation"]) == set(procfile()) - {"release"}

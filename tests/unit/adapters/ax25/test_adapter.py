@@ -12,8 +12,8 @@ from adapters.ax25 import aprs
 from adapters.ax25.adapter import Ax25Adapter
 from adapters.ax25.frame import Callsign, Frame, FrameType, decode_frame, encode_frame
 from adapters.ax25.kiss import KissDecoder, KissFrame, encode_data
-from consumers.radio import RadioBot
 from gateway.routing import CallsignRouter, ProtocolTypeRouter
+from tests.integration.ax25.echo import RadioBot
 
 
 async def test_serve_greets_the_tnc_acks_and_answers(caplog: pytest.LogCaptureFixture) -> None:

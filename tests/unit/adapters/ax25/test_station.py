@@ -21,10 +21,10 @@ from adapters.ax25.messaging import Messenger, RetryPolicy
 from adapters.ax25.seen import SeenMessages
 from adapters.ax25.station import Station
 from adapters.ax25.transport import TncUnavailable
-from consumers.radio import HELP, RadioBot
 from gateway.clock import FakeClock
 from gateway.routing import CallsignRouter
 from gateway.runtime import ApplicationRuntime
+from tests.integration.ax25.echo import HELP, RadioBot
 
 BOT = Callsign("BOT", 1)
 OP = Callsign("N0CALL", 5)
