@@ -12,10 +12,10 @@ import json
 import logging
 from typing import Any
 
-from gateway.mqtt.consumer import AsyncMqttConsumer
 from consumers.bot.session import BotSession
 from consumers.rooms import RoomMessage, clean_nick, room_group_name, room_key
 from gateway.exceptions import InvalidInput
+from gateway.mqtt.consumer import AsyncMqttConsumer
 
 logger = logging.getLogger(__name__)
 
