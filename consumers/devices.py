@@ -27,6 +27,7 @@ from consumers.models import DeviceMessage
 from consumers.tasks import send_alerts
 from consumers.watch_worker import WATCH_CHECK
 from gateway.db import database_sync_to_async
+from gateway.exceptions import ChannelFull
 from gateway.mqtt.consumer import AsyncMqttConsumer
 
 logger = logging.getLogger(__name__)
@@ -123,15 +124,24 @@ class DeviceConsumer(AsyncMqttConsumer):
         if settings.BOT_WATCH_CHANNEL:
             # The watch worker (runworker) evaluates the watches: the MQTT
             # acknowledgement waits for one insert and one channel send, not for every watcher.
-            await self.channel_layer.send(
-                settings.BOT_WATCH_CHANNEL,
-                {
-                    "type": WATCH_CHECK,
-                    "device_id": self.device_id,
-                    "data": data,
-                    "was_offline": was_offline,
-                },
-            )
+            check = {
+                "type": WATCH_CHECK,
+                "device_id": self.device_id,
+                "data": data,
+                "was_offline": was_offline,
+            }
+            try:
+                await self.channel_layer.send(settings.BOT_WATCH_CHANNEL, check)
+            except ChannelFull:
+                # Nobody reads the channel. The reading is stored: failing the message would
+                # only have the broker deliver it again, into the same full channel.
+                logger.warning(
+                    "device %s: the watch channel %r is full, so this reading's watches are not "
+                    "checked: is `manage.py runworker %s` (the Procfile's watch) running?",
+                    self.device_id,
+                    settings.BOT_WATCH_CHANNEL,
+                    settings.BOT_WATCH_CHANNEL,
+                )
 
     async def device_command(self, event: dict[str, Any]) -> None:
         """/set from some protocol: publish it to the device."""
