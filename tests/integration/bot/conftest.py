@@ -9,6 +9,7 @@ runworker. Then a packet operator connected to BOT-1 and headless Chromium.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import subprocess
 import sys
@@ -22,8 +23,9 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from tests.browser.test_web_pages import chromium
-from tests.integration.ax25.conftest import new_run_dir, require_direwolf
-from tests.integration.ax25.direwolf import DirewolfPair
+from tests.conftest import service_answers
+from tests.integration.ax25.conftest import new_run_dir
+from tests.integration.ax25.direwolf import DirewolfPair, installed
 from tests.integration.bot.world import DEADLINE, Process, Station, World
 from tests.integration.deploy.conftest import delete_prefixed
 from tests.integration.deploy.heroku import dyno_environment, procfile
@@ -113,11 +115,38 @@ def wait_for_mqtt_routes(url: str) -> None:
         client.loop_stop()
 
 
+def require_everything() -> str:
+    """Fail (never skip) when a part of the world is missing, saying how to get it; the
+    Redis URL (TEST_REDIS_URL, default redis://127.0.0.1:6379/0)."""
+    redis_url = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+    parts = urlsplit(redis_url)
+    missing = [
+        message
+        for absent, message in (
+            (not installed(), "direwolf (scripts/services.sh or apt-get install direwolf)"),
+            (shutil.which("mosquitto") is None, "mosquitto (`make services` apt-gets it)"),
+            (
+                not (
+                    (shutil.which("chromium") or shutil.which("chromium-browser"))
+                    and shutil.which("chromedriver")
+                ),
+                "chromium and chromedriver (`make test` apt-gets them)",
+            ),
+            (
+                not service_answers(parts.hostname or "127.0.0.1", parts.port or 6379),
+                f"a Redis server answering on {redis_url} (`make services` starts one)",
+            ),
+        )
+        if absent
+    ]
+    if missing:
+        pytest.fail("the end-to-end test needs " + "; ".join(missing))
+    return redis_url
+
+
 @pytest.fixture(scope="module")
-def world(redis_url: str) -> Iterator[World]:
-    require_direwolf()
-    if shutil.which("mosquitto") is None:
-        pytest.fail("mosquitto is not installed: run `make services` (it apt-gets it)")
+def world() -> Iterator[World]:
+    redis_url = require_everything()
     directory = Path(tempfile.mkdtemp(prefix="e2e-"))
     prefix = f"e2e-{uuid.uuid4().hex[:10]}:"
     with contextlib.ExitStack() as stack:

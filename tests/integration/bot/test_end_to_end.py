@@ -200,6 +200,13 @@ def test_watch_alerts_from_the_watch_worker_and_offline_and_back(world: World) -
     try:
         again.report(temp=21)
         tg.wait_for(f"Alert: {device_id} is back online")
+        # Both alerts of readings came from the watch process.
+        until(
+            lambda: world.watch.output.count(f"watch: 1 alert(s) for {device_id}") == 2,
+            DEADLINE,
+            "the watch process logging the back-online alert",
+            lambda: world.watch.output,
+        )
     finally:
         again.close()
 
