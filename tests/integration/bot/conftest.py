@@ -19,14 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from tests.browser.test_web_pages import chromium
 from tests.conftest import service_answers
 from tests.integration.ax25.conftest import new_run_dir
 from tests.integration.ax25.direwolf import DirewolfPair, installed
-from tests.integration.bot.world import DEADLINE, Process, Station, World
+from tests.integration.bot.world import DEADLINE, Process, Station, World, subscribed_client
 from tests.integration.deploy.conftest import delete_prefixed
 from tests.integration.deploy.heroku import dyno_environment, procfile
 from tests.integration.mqtt.conftest import Mosquitto
@@ -95,14 +94,11 @@ def worker_command(directory: Path) -> list[str]:
 def wait_for_mqtt_routes(url: str) -> None:
     """Ping a device topic until the gateway's DeviceConsumer answers: its subscriptions are
     in place (the broker confirmed them) and messages reach the consumers."""
-    parts = urlsplit(url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="e2e-probe")
     answered: list[bytes] = []
-    client.on_message = lambda c, u, message: answered.append(message.payload)
-    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
-    client.loop_start()
+    client = subscribed_client(
+        url, "e2e-probe", "devices/e2e-probe/pong", lambda c, u, m: answered.append(m.payload)
+    )
     try:
-        client.subscribe("devices/e2e-probe/pong", qos=1)
 
         def pong() -> bool:
             if not answered:

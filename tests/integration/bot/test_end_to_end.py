@@ -10,12 +10,9 @@ and run in file order: the last one stops the processes.
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 import uuid
-from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
@@ -23,7 +20,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from tests.browser.test_bot_page import say
 from tests.browser.test_web_pages import join, wait
 from tests.integration.bot.conftest import OPERATOR, OPERATOR_PASSWORD
-from tests.integration.bot.world import DEADLINE, MqttUser, TelegramUser, World
+from tests.integration.bot.world import DEADLINE, Device, MqttUser, TelegramUser, World
 from tests.integration.telegram.conftest import until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -35,37 +32,6 @@ def unique(kind: str) -> str:
 
 def see_on_page(world: World, text: str) -> None:
     wait(world.browser).until(ec.text_to_be_present_in_element((By.ID, "messages"), text))
-
-
-class Device:
-    """An IoT device: telemetry out, commands in on devices/ID/cmd, a last will on its status."""
-
-    def __init__(self, url: str, device_id: str) -> None:
-        self.device_id = device_id
-        self.commands: list[Any] = []
-        subscribed = threading.Event()
-        host, port = url.removeprefix("mqtt://").split(":")
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=device_id)
-        self.client.will_set(f"devices/{device_id}/status", b"offline", qos=1)
-        self.client.on_message = lambda c, u, m: self.commands.append(json.loads(m.payload))
-        self.client.on_subscribe = lambda *args: subscribed.set()
-        self.client.connect(host, int(port))
-        self.client.loop_start()
-        self.client.subscribe(f"devices/{device_id}/cmd", qos=1)
-        assert subscribed.wait(DEADLINE), "the broker did not confirm the device's subscription"
-
-    def report(self, **readings: Any) -> None:
-        topic = f"devices/{self.device_id}/telemetry"
-        self.client.publish(topic, json.dumps(readings), qos=1).wait_for_publish(DEADLINE)
-
-    def lose_connection(self) -> None:
-        """Drop the TCP connection without DISCONNECT: the broker publishes the last will."""
-        self.client.loop_stop()
-        self.client.socket().close()
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def test_one_room_across_web_telegram_mqtt_and_radio(world: World) -> None:

@@ -5,6 +5,7 @@
 * :class:`TelegramUser`: a person writing to the bot through the fake Bot API (updates in,
   ``sendMessage``/``sendPhoto`` calls out);
 * :class:`MqttUser`: a paho client in a room's ``chat/R/in`` and ``chat/R/out``;
+* :class:`Device`: a paho client as an IoT device (telemetry, commands, a last will);
 * :class:`Station`: a packet operator connected to BOT-1 through Direwolf B (AGW), driven from
   synchronous tests by an event loop in a thread of its own;
 * :class:`World`: all of them, plus the gateway process and the browser.
@@ -143,6 +144,26 @@ class TelegramUser:
         return found[0]
 
 
+def subscribed_client(
+    url: str, client_id: str, topic: str, on_message: Any, will: str | None = None
+) -> mqtt.Client:
+    """A paho client (its own network thread) subscribed to ``topic`` once this returns;
+    ``will``: a topic for its last will, "offline"."""
+    parts = urlsplit(url)
+    subscribed = threading.Event()
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+    if will is not None:
+        client.will_set(will, b"offline", qos=1)
+    client.on_message = on_message
+    client.on_subscribe = lambda *args: subscribed.set()
+    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
+    client.loop_start()
+    client.subscribe(topic, qos=1)
+    if not subscribed.wait(DEADLINE):
+        raise AssertionError(f"the broker did not confirm {client_id}'s subscription to {topic}")
+    return client
+
+
 class MqttUser:
     """A paho client chatting in one room: JSON in on ``chat/R/in``, all of R on ``chat/R/out``."""
 
@@ -151,16 +172,7 @@ class MqttUser:
         self.room = room
         self.received: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        self._subscribed = threading.Event()
-        parts = urlsplit(url)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"e2e-{name}")
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *args: self._subscribed.set()
-        self.client.connect(parts.hostname or "127.0.0.1", parts.port or 1883)
-        self.client.loop_start()
-        self.client.subscribe(f"chat/{room}/out", qos=1)
-        if not self._subscribed.wait(DEADLINE):
-            raise AssertionError(f"the broker did not confirm {name}'s subscription")
+        self.client = subscribed_client(url, f"e2e-{name}", f"chat/{room}/out", self._on_message)
 
     def _on_message(self, client: Any, userdata: Any, message: mqtt.MQTTMessage) -> None:
         with self._lock:
@@ -181,6 +193,34 @@ class MqttUser:
 
         until(seen, DEADLINE, f"mqtt {self.name} receiving {fields}", lambda: str(self.received))
         return found[0]
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class Device:
+    """An IoT device: telemetry out, commands in on devices/ID/cmd, a last will on its status."""
+
+    def __init__(self, url: str, device_id: str) -> None:
+        self.device_id = device_id
+        self.commands: list[Any] = []
+        self.client = subscribed_client(
+            url,
+            device_id,
+            f"devices/{device_id}/cmd",
+            lambda client, userdata, message: self.commands.append(json.loads(message.payload)),
+            will=f"devices/{device_id}/status",
+        )
+
+    def report(self, **readings: Any) -> None:
+        topic = f"devices/{self.device_id}/telemetry"
+        self.client.publish(topic, json.dumps(readings), qos=1).wait_for_publish(DEADLINE)
+
+    def lose_connection(self) -> None:
+        """Drop the TCP connection without DISCONNECT: the broker publishes the last will."""
+        self.client.loop_stop()
+        self.client.socket().close()
 
     def close(self) -> None:
         self.client.disconnect()
@@ -220,14 +260,6 @@ class Station:
             self.agw.send(self.mine, self.bot, line.encode() + b"\r")
 
         self._run(send())
-
-    def text(self) -> str:
-        """Everything the bot sent this session so far."""
-
-        async def data() -> bytes:
-            return bytes(self.session.data)
-
-        return self._run(data()).decode(errors="replace")
 
     def wait_for(self, text: str, timeout: float = DEADLINE) -> None:
         self._run(self.agw.wait_for_data(self.session, text.encode(), timeout), timeout + 5)
