@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 
@@ -84,6 +84,9 @@ class DeviceConsumer(AsyncMqttConsumer):
     the scope closes when the device's status (its last will) says "offline".
     """
 
+    #: Whether the last watch check found BOT_WATCH_CHANNEL full (one WARNING per outage).
+    watch_channel_full: ClassVar[bool] = False
+
     async def connect(self) -> None:
         self.device_id = self.kwargs.get("device_id", "")
         await self.channel_layer.group_add(device_group(self.device_id), self.channel_name)
@@ -135,13 +138,22 @@ class DeviceConsumer(AsyncMqttConsumer):
             except ChannelFull:
                 # Nobody reads the channel. The reading is stored: failing the message would
                 # only have the broker deliver it again, into the same full channel.
-                logger.warning(
-                    "device %s: the watch channel %r is full, so this reading's watches are not "
-                    "checked: is `manage.py runworker %s` (the Procfile's watch) running?",
-                    self.device_id,
-                    settings.BOT_WATCH_CHANNEL,
-                    settings.BOT_WATCH_CHANNEL,
-                )
+                if not DeviceConsumer.watch_channel_full:
+                    logger.warning(
+                        "the watch channel %r is full, so readings' watches are not checked "
+                        "(first: device %s): is `manage.py runworker %s` (the Procfile's watch) "
+                        "running?",
+                        settings.BOT_WATCH_CHANNEL,
+                        self.device_id,
+                        settings.BOT_WATCH_CHANNEL,
+                    )
+                DeviceConsumer.watch_channel_full = True
+            else:
+                if DeviceConsumer.watch_channel_full:
+                    logger.info(
+                        "the watch channel %r takes readings again", settings.BOT_WATCH_CHANNEL
+                    )
+                DeviceConsumer.watch_channel_full = False
 
     async def device_command(self, event: dict[str, Any]) -> None:
         """/set from some protocol: publish it to the device."""
