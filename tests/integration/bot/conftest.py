@@ -150,7 +150,9 @@ def world() -> Iterator[World]:
         broker.start()
         stack.callback(broker.stop)
         api = stack.enter_context(FakeBotApiThread())
-        direwolf = DirewolfPair.start(new_run_dir(), baud=9600)
+        air = new_run_dir()
+        stack.callback(shutil.rmtree, air, ignore_errors=True)
+        direwolf = DirewolfPair.start(air, baud=9600)
         stack.callback(direwolf.stop)
         env = world_environment(
             directory, redis_url, prefix, broker.url, api.url, direwolf.a.kiss_port
