@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 
@@ -27,6 +27,7 @@ from consumers.models import DeviceMessage
 from consumers.tasks import send_alerts
 from consumers.watch_worker import WATCH_CHECK
 from gateway.db import database_sync_to_async
+from gateway.exceptions import ChannelFull
 from gateway.mqtt.consumer import AsyncMqttConsumer
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,9 @@ class DeviceConsumer(AsyncMqttConsumer):
     the scope closes when the device's status (its last will) says "offline".
     """
 
+    #: Whether the last watch check found BOT_WATCH_CHANNEL full (one WARNING per outage).
+    watch_channel_full: ClassVar[bool] = False
+
     async def connect(self) -> None:
         self.device_id = self.kwargs.get("device_id", "")
         await self.channel_layer.group_add(device_group(self.device_id), self.channel_name)
@@ -123,15 +127,33 @@ class DeviceConsumer(AsyncMqttConsumer):
         if settings.BOT_WATCH_CHANNEL:
             # The watch worker (runworker) evaluates the watches: the MQTT
             # acknowledgement waits for one insert and one channel send, not for every watcher.
-            await self.channel_layer.send(
-                settings.BOT_WATCH_CHANNEL,
-                {
-                    "type": WATCH_CHECK,
-                    "device_id": self.device_id,
-                    "data": data,
-                    "was_offline": was_offline,
-                },
-            )
+            check = {
+                "type": WATCH_CHECK,
+                "device_id": self.device_id,
+                "data": data,
+                "was_offline": was_offline,
+            }
+            try:
+                await self.channel_layer.send(settings.BOT_WATCH_CHANNEL, check)
+            except ChannelFull:
+                # Nobody reads the channel. The reading is stored: failing the message would
+                # only have the broker deliver it again, into the same full channel.
+                if not DeviceConsumer.watch_channel_full:
+                    logger.warning(
+                        "the watch channel %r is full, so readings' watches are not checked "
+                        "(first: device %s): is `manage.py runworker %s` (the Procfile's watch) "
+                        "running?",
+                        settings.BOT_WATCH_CHANNEL,
+                        self.device_id,
+                        settings.BOT_WATCH_CHANNEL,
+                    )
+                DeviceConsumer.watch_channel_full = True
+            else:
+                if DeviceConsumer.watch_channel_full:
+                    logger.info(
+                        "the watch channel %r takes readings again", settings.BOT_WATCH_CHANNEL
+                    )
+                DeviceConsumer.watch_channel_full = False
 
     async def device_command(self, event: dict[str, Any]) -> None:
         """/set from some protocol: publish it to the device."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -44,8 +45,9 @@ def server() -> Iterator[WebServer]:
     web.stop()
 
 
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
+@contextlib.contextmanager
+def chromium() -> Iterator[WebDriver]:
+    """Headless Chromium through chromedriver, with a profile of its own; quit at the end."""
     binary, driver_path = find_chromium()
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         options = webdriver.ChromeOptions()
@@ -68,6 +70,12 @@ def browser() -> Iterator[WebDriver]:
             yield driver
         finally:
             driver.quit()
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    with chromium() as driver:
+        yield driver
 
 
 def wait(driver: WebDriver) -> WebDriverWait[WebDriver]:

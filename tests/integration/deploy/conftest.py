@@ -37,6 +37,11 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     """A REDIS_KEY_PREFIX no other test uses; its keys are deleted afterwards."""
     prefix = f"deploytest-{uuid.uuid4().hex[:10]}:"
     yield prefix
+    delete_prefixed(redis_url, prefix)
+
+
+def delete_prefixed(redis_url: str, prefix: str) -> None:
+    """Delete every key under ``prefix`` (what a test's processes left in the shared Redis)."""
     client = redis.Redis.from_url(redis_url)
     try:
         keys = list(client.scan_iter(match=f"{prefix}*", count=1000))

@@ -1,6 +1,7 @@
 """What Heroku does with this app, on this machine: a fresh Postgres database and Redis from the
 add-ons, the build's collectstatic, the `release` phase, two `web` dynos sharing the Redis
-layer, the `worker`, and the `mqtt`, `telegram` and `radio` dynos, then SIGTERM to all of them.
+layer, the `worker`, the `watch` runworker, and the `mqtt`, `telegram` and `radio` dynos, then
+SIGTERM to all of them.
 
 Production settings throughout (DEBUG off): requests arrive as Heroku's router sends them, with
 `X-Forwarded-Proto: https` and the app's own host name, which dyno metadata provides.
@@ -86,6 +87,7 @@ async def test_release_two_web_dynos_a_worker_mqtt_telegram_and_radio_then_sigte
         REDIS_URL=redis_url,
         SECRET_KEY=uuid.uuid4().hex * 2,
         METRICS_TOKEN=TOKEN,
+        BOT_WATCH_CHANNEL="bot-watch",
         FORWARDED_ALLOW_IPS="127.0.0.1",
         # Dyno metadata; the key prefix keeps this test apart from others on the shared Redis.
         HEROKU_APP_DEFAULT_DOMAIN_NAME=HOST,
@@ -116,6 +118,9 @@ async def test_release_two_web_dynos_a_worker_mqtt_telegram_and_radio_then_sigte
     worker = await Dyno.start("worker.1", [*processes["worker"], "-I", TEST_TASKS], env)
     dynos.append(worker)
     await worker.wait_for(" ready.")
+    watch = await Dyno.start("watch.1", processes["watch"], env)
+    dynos.append(watch)
+    await watch.wait_for("worker: listening on bot-watch")
     # The MQTT client id comes from the dyno's name, which survives restarts.
     dyno_name = f"mqtt.{uuid.uuid4().int % 10**6}"  # unique on the shared broker
     mqtt_env = env | {"DYNO": dyno_name, "MQTT_URL": mqtt_url, "MQTT_SESSION_EXPIRY": "0"}
@@ -225,6 +230,7 @@ async def test_release_two_web_dynos_a_worker_mqtt_telegram_and_radio_then_sigte
     for web in dynos[:2]:
         assert "runadapter: stopped cleanly" in web.output
     assert "Traceback" not in worker.output + mqtt.output + telegram.output + radio.output
+    assert "worker: stopped" in watch.output and "Traceback" not in watch.output
     kiss_server.close()
     for writer in tnc_connections:
         writer.close()

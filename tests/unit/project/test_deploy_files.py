@@ -94,12 +94,23 @@ def test_every_procfile_command_exists() -> None:
     assert commands["worker"][:4] == ["celery", "-A", "project", "worker"]
 
 
+def test_the_watch_process_reads_the_channel_the_deployments_name() -> None:
+    # The mqtt process sends /watch checks to BOT_WATCH_CHANNEL; the watch process must read it.
+    command = procfile()["watch"]
+    assert command[:3] == ["python", "manage.py", "runworker"]
+    app = json.loads((ROOT / "app.json").read_text())
+    assert app["env"]["BOT_WATCH_CHANNEL"]["value"] == command[3]
+    assert app["formation"]["watch"]["quantity"] == 1
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert compose["x-gateway"]["environment"]["BOT_WATCH_CHANNEL"] == command[3]
+
+
 def test_compose_runs_the_procfile_commands_beside_postgres_redis_and_mosquitto() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
     assert {"postgres", "redis", "mosquitto"} <= services.keys()
     commands = procfile()
-    for name in ("release", "web", "worker", "mqtt", "telegram"):
+    for name in ("release", "web", "worker", "watch", "mqtt", "telegram"):
         assert services[name]["command"] == commands[name], name
         environment = services[name]["environment"]
         assert environment["DATABASE_URL"].startswith("postgres://")
@@ -131,7 +142,7 @@ def units() -> dict[str, str]:
 def test_systemd_units_run_the_procfile_commands() -> None:
     commands = procfile()
     found = units()
-    assert set(found) == {"release", "web", "worker", "mqtt", "telegram"}
+    assert set(found) == {"release", "web", "worker", "watch", "mqtt", "telegram"}
     for name, text in found.items():
         exec_start = re.search(r"^ExecStart=(.*)$", text, re.MULTILINE)
         assert exec_start, name

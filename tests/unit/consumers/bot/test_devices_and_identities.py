@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.test import override_settings
 
 from consumers.bot import store
 from consumers.devices import DeviceConsumer, record_telemetry
 from consumers.models import Device, Telemetry
 from consumers.tasks import detect_offline
 from gateway.db import database_sync_to_async
+from gateway.exceptions import ChannelFull
+from gateway.layers import get_channel_layer
 from gateway.testing import ApplicationCommunicator
 from tests.unit.consumers.bot.clients import (
     AprsClient,
@@ -160,6 +163,32 @@ async def test_watch_alerts_whoever_asked_on_their_protocol(
     assert f"Alert: {device_id} temp=33 (> 30)" in await radio.more()
     await radio.stop()
     await mqtt.stop()
+
+
+async def test_a_full_watch_channel_keeps_the_reading_and_says_what_to_start(
+    device: tuple[str, ApplicationCommunicator],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    device_id, comm = device
+    monkeypatch.setattr(DeviceConsumer, "watch_channel_full", False)  # restored afterwards
+    channel = f"bot-watch-{uuid.uuid4().hex[:6]}"  # nobody reads it: the watch process is down
+    layer = get_channel_layer()
+    assert layer is not None
+    with override_settings(BOT_WATCH_CHANNEL=channel):
+        while True:
+            try:
+                await layer.send(channel, {"type": "watch.check"})
+            except ChannelFull:
+                break
+        for temp in (98, 99):
+            await comm.send_input(
+                mqtt_message(f"devices/{device_id}/telemetry", json.dumps({"temp": temp}))
+            )
+        assert await comm.receive_nothing(timeout=0.5)
+    found = await database_sync_to_async(store.device)(device_id)
+    assert found is not None and found["values"]["temp"][0] == 99
+    assert caplog.text.count(f"`manage.py runworker {channel}`") == 1  # once per outage
 
 
 async def test_offline_by_last_will_and_by_silence_tells_watchers(room: str) -> None:
