@@ -149,5 +149,7 @@ async def serve_channel(
             await deliver(checked)
         except asyncio.CancelledError:
             raise
+        except InvalidMessage as exc:  # an address this adapter cannot use
+            logger.warning("reach: message on %s dropped: %s", channel, exc)
         except Exception:
             logger.exception("reach: delivering to %r from %s failed", checked.to, channel)

@@ -87,6 +87,8 @@ async def test_serve_channel_delivers_good_messages_and_survives_bad_ones(
     async def deliver(message: ReachMessage) -> None:
         if message.text == "boom":
             raise RuntimeError("delivery failed")
+        if message.text == "bad address":
+            raise InvalidMessage("'to' is not a chat id")
         got.append(message)
         if message.text == "last":
             done.set()
@@ -96,6 +98,7 @@ async def test_serve_channel_delivers_good_messages_and_survives_bad_ones(
         {"type": "x.send", "to": 1, "text": "first"},
         {"type": "wrong", "to": 1, "text": "dropped"},
         {"type": "x.send", "to": 2, "text": "boom"},
+        {"type": "x.send", "to": "x", "text": "bad address"},
         {"type": "x.send", "to": "N0CALL", "text": "last"},
     ]:
         await layer.send("x.reach", message)
@@ -106,6 +109,7 @@ async def test_serve_channel_delivers_good_messages_and_survives_bad_ones(
     assert got == [ReachMessage(1, "first"), ReachMessage("N0CALL", "last")]
     assert "dropped" in caplog.text and "x.reach" in caplog.text
     assert "delivering to 2" in caplog.text
+    assert "'to' is not a chat id" in caplog.text
 
 
 class FlakyLayer:

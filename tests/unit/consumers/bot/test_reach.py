@@ -19,7 +19,7 @@ from gateway.db import database_sync_to_async
 from gateway.layers import get_channel_layer
 from gateway.reach import reach_address
 from gateway.testing import Ax25Communicator, TelegramCommunicator
-from tests.unit.consumers.bot.clients import SILENCE, WebClient, drain
+from tests.unit.consumers.bot.clients import SILENCE, MqttClient, WebClient, drain
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,6 +77,11 @@ async def test_a_joined_chat_gets_room_messages_via_its_reach_before_and_after_i
     await chat.wait()
     await web.say("still there?", first=SILENCE)
     assert [m["text"] for m in await reached(TG_CHANNEL)] == [f"[{room}] ana@web: still there?"]
+    mqtt = MqttClient("sensor", room)
+    await mqtt.start()
+    await mqtt.say("from mqtt", first=SILENCE)
+    assert [m["text"] for m in await reached(TG_CHANNEL)] == [f"[{room}] sensor@mqtt: from mqtt"]
+    await mqtt.stop()
     await web.stop()
 
 
