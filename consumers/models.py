@@ -32,6 +32,13 @@ class Identity(models.Model):
     address = models.CharField(max_length=200)
     nick = models.CharField(max_length=32)
     room = models.CharField(max_length=64, blank=True)
+    #: ``room`` case-folded (consumers.rooms.room_key): the room fan-out looks members up by it.
+    room_key = models.CharField(max_length=64, blank=True, db_index=True)
+    #: Where the adapter can reach this identity's last conversation without a scope
+    #: (``scope["reach"]``, gateway/reach.py); None: only while a scope is open.
+    reach = models.JSONField(null=True, blank=True)
+    #: Until when ``reach`` is good (seconds since the epoch); None: no limit.
+    reach_until = models.FloatField(null=True, blank=True)
     user = models.ForeignKey(
         "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="identities"
     )

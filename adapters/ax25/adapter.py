@@ -27,6 +27,7 @@ from adapters.ax25.transport import KissTransport
 from gateway.ax25.routing import find_callsign_router
 from gateway.clock import Clock
 from gateway.exceptions import AdapterNotConfigured
+from gateway.layers import get_channel_layer
 from gateway.server import Adapter, ApplicationRuntime, register_adapter
 
 __all__ = ["Ax25Adapter"]
@@ -132,6 +133,8 @@ class Ax25Adapter(Adapter):
             ),
             monitor=router is not None and router.monitor is not None,
             clock=self.clock,
+            # Room messages for APRS stations whose scope is gone (gateway/reach.py).
+            layer=get_channel_layer(),
         )
         transport = self.transport = KissTransport(
             config.tnc,

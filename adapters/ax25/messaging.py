@@ -127,7 +127,13 @@ class Messenger:
     def send(self, local: str, remote: str, text: str, now: float) -> list[Transmission]:
         """Queue ``text`` from ``local`` to ``remote``; returns what to transmit now (the first
         part, unless an earlier message to that station is still waiting for its ack)."""
-        parts = split_text(text, MAX_TEXT)
+        return self.send_parts(local, remote, split_text(text, MAX_TEXT), now)
+
+    def send_parts(
+        self, local: str, remote: str, parts: list[str], now: float
+    ) -> list[Transmission]:
+        """:meth:`send` for text already split into parts (each at most 67 clean characters,
+        as :func:`~adapters.ax25.aprs.split_text` gives)."""
         if not parts:
             return []
         key = (local, remote)
@@ -201,6 +207,11 @@ class Messenger:
         """Parts dropped since the last call (the driver logs and counts them)."""
         given_up, self.given_up = self.given_up, []
         return given_up
+
+    def queued(self, local: str, remote: str) -> int:
+        """Parts from ``local`` to ``remote`` queued or waiting for an ack."""
+        conversation = self._conversations.get((local, remote))
+        return 0 if conversation is None else len(conversation.parts)
 
     @property
     def outstanding(self) -> int:

@@ -5,7 +5,8 @@
   ``frame`` (not a valid AX.25 frame), ``aprs`` (a malformed APRS message).
 - ``gateway_ax25_aprs_total{event}``: APRS messaging: ``message_in``, ``duplicate`` (a repeat
   acked again, not delivered), ``ack_sent``, ``ack_received``, ``reject_received``,
-  ``message_out`` (parts first sent), ``retry`` (re-sends), ``given_up``.
+  ``message_out`` (parts first sent), ``retry`` (re-sends), ``given_up``, ``reach_dropped``
+  (room-message parts for a station not heard for an hour, or beyond 3 waiting for acks).
 - ``gateway_ax25_tnc_connected``: 1 while the KISS TNC is connected.
 """
 

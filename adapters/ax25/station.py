@@ -24,11 +24,22 @@ goes to the Messenger, which numbers, splits and re-sends until acked. Every fra
 through one :class:`~gateway.pacing.PacedSender` whose RateLimiter keeps the channel under
 ``AX25_BYTES_PER_SECOND`` (a shared half-duplex channel: 1200 baud carries about 120 bytes/s).
 The Messenger's and the links' timers run on one clock timer, re-armed after each change.
+
+Reach (gateway/reach.py): with a channel layer, an APRS conversation's scope carries
+``scope["reach"] = {"channel": "ax25.reach.<local>", "type": "aprs.message", "to": <remote>,
+"ttl": 3600}``, and the station takes ``aprs.message`` from each of its callsigns' reach
+channels (:meth:`Station.deliver_reach`): the text goes to the station through the Messenger,
+scope or not, while the station was heard within the last :data:`REACH_HEARD_SECONDS` (after a
+restart, before it is heard again, the bot's stored ``reach_until`` is the window) and at most
+:data:`REACH_MAX_QUEUED` unacked parts wait for it; parts beyond are dropped, logged and
+counted (``gateway_ax25_aprs_total{event="reach_dropped"}``): a station off the air must not
+fill the channel with re-sends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -54,10 +65,11 @@ from gateway.ax25.scope import ax25_scope
 from gateway.clock import Clock, TimerHandleLike, resolve
 from gateway.exceptions import GatewayError, InvalidMessage, MessageTooLarge
 from gateway.pacing import PacedSender, RateLimiter, Window
+from gateway.reach import ReachMessage, reach_address, serve_channel
 from gateway.runtime import ApplicationRuntime, ScopeSpec
 from gateway.types import Message
 
-__all__ = ["MAX_INFO", "Station"]
+__all__ = ["MAX_INFO", "REACH_HEARD_SECONDS", "REACH_MAX_QUEUED", "Station", "reach_channel_name"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +81,17 @@ _CHANNEL = "channel"
 _ACKS = "acks"
 #: Bytes an HDLC frame adds on the air: opening and closing flag, 16-bit FCS.
 _HDLC_OVERHEAD = 4
+#: A station is reached without a scope for this long after it was last heard.
+REACH_HEARD_SECONDS = 3600.0
+#: Unacked parts that may wait for one station; reach messages beyond are dropped.
+REACH_MAX_QUEUED = 3
+#: The type of the messages taken on the reach channels.
+REACH_TYPE = "aprs.message"
+
+
+def reach_channel_name(local: Callsign | str) -> str:
+    """The channel-layer name reach messages from our callsign ``local`` are taken on."""
+    return f"ax25.reach.{local}"
 
 
 class Station:
@@ -83,6 +106,8 @@ class Station:
         monitor: True when the application has a monitor route (every frame heard).
         clock: the clock for timers and pacing; None: the loop's.
         links_factory: builds the connected-mode links (part 2 passes its own).
+        layer: the channel layer to take reach messages from (None: APRS scopes carry no
+            ``reach``).
     """
 
     def __init__(
@@ -96,6 +121,7 @@ class Station:
         monitor: bool = False,
         clock: Clock | None = None,
         links_factory: Callable[[LinkHost], Links] = Links,
+        layer: Any = None,
     ) -> None:
         self.config = config
         self.runtime = runtime
@@ -115,13 +141,25 @@ class Station:
         )
         self._timer: TimerHandleLike | None = None
         self._timer_at: float | None = None
+        self.layer = layer
+        #: (local, remote) -> when an APRS message from remote to local was last heard.
+        self._heard: dict[tuple[str, str], float] = {}
+        self._reach_tasks: list[asyncio.Task[None]] = []
         #: True once :meth:`aclose` started.
         self.closed = False
         self.links = links_factory(self)  # last: it may use the station right away
 
     def start(self) -> None:
-        """Start the pacer (call from the running loop)."""
+        """Start the pacer and the reach listeners (call from the running loop)."""
         self.pacer.start()
+        if self.layer is not None:
+            for local in sorted(str(c) for c in self.callsigns):
+                deliver = functools.partial(self.deliver_reach, local)
+                self._reach_tasks.append(
+                    asyncio.ensure_future(
+                        serve_channel(self.layer, reach_channel_name(local), REACH_TYPE, deliver)
+                    )
+                )
 
     async def aclose(self, drain_timeout: float) -> None:
         """Say goodbye to links, stop the timers, send what is queued within ``drain_timeout``.
@@ -129,6 +167,9 @@ class Station:
         Frames heard from then on are ignored (the TNC stays connected while the queue drains).
         """
         self.closed = True
+        for task in self._reach_tasks:
+            task.cancel()
+        await asyncio.gather(*self._reach_tasks, return_exceptions=True)
         await self.links.aclose()
         if self._timer is not None:
             self._timer.cancel()
@@ -223,6 +264,7 @@ class Station:
                     )
                     return True
             metrics.aprs("message_in").inc()
+            self._heard[(str(local), str(remote))] = now
             self._deliver(
                 local,
                 remote,
@@ -252,7 +294,43 @@ class Station:
     ) -> dict[str, Any]:
         """The ASGI scope of a (local, remote, mode) conversation (docs/specs/ax25.md)."""
         paths = [str(hop) for hop in path]
-        return ax25_scope(mode, str(local), str(remote), paths, self.config.kiss_port)
+        scope = ax25_scope(mode, str(local), str(remote), paths, self.config.kiss_port)
+        if mode == "aprs" and self.layer is not None:
+            scope["reach"] = reach_address(
+                reach_channel_name(local), REACH_TYPE, str(remote), ttl=REACH_HEARD_SECONDS
+            )
+        return scope
+
+    async def deliver_reach(self, local: str, message: ReachMessage) -> None:
+        """An ``aprs.message`` from ``local``'s reach channel: send it to the station through
+        the Messenger (see the module docstring for the heard window and the queue limit).
+
+        Raises:
+            InvalidMessage: ``to`` is not a callsign.
+        """
+        try:
+            remote = str(Callsign.parse(str(message.to)))
+        except InvalidCallsign as exc:
+            raise InvalidMessage(f"{REACH_TYPE}: 'to' is not a callsign: {exc}") from None
+        now = self.clock.time()
+        parts = aprs.split_text(message.text, aprs.MAX_TEXT)
+        heard = self._heard.get((local, remote))
+        if heard is not None and now - heard > REACH_HEARD_SECONDS:
+            self._reach_dropped(local, remote, len(parts), f"not heard for {now - heard:.0f} s")
+            return
+        room = max(0, REACH_MAX_QUEUED - self.messenger.queued(local, remote))
+        if len(parts) > room:
+            self._reach_dropped(
+                local, remote, len(parts) - room, f"{REACH_MAX_QUEUED} parts wait for acks"
+            )
+            parts = parts[:room]
+        if parts:
+            self._send_transmissions(self.messenger.send_parts(local, remote, parts, now))
+            self._arm_timer()
+
+    def _reach_dropped(self, local: str, remote: str, count: int, why: str) -> None:
+        metrics.aprs("reach_dropped").inc(count)
+        logger.info("> APRS %s>%s: %d reach part(s) dropped: %s", local, remote, count, why)
 
     def _deliver(
         self, local: Callsign, remote: Callsign, mode: str, path: tuple[Hop, ...], event: Message

@@ -23,11 +23,13 @@ from telegram import error as tg_error
 from adapters.telegram import metrics, store, webhook
 from adapters.telegram.client import BotClient, TokenRefused
 from adapters.telegram.config import POLLING, TelegramConfig
-from adapters.telegram.inbox import Inbox, tolerate_missing_disconnect
+from adapters.telegram.inbox import REACH_TYPE, Inbox, tolerate_missing_disconnect
 from adapters.telegram.outbox import Outbox
 from adapters.telegram.polling import Poller, sleep_unless_stopped
 from gateway.backoff import Backoff
 from gateway.exceptions import GatewayError
+from gateway.layers import get_channel_layer
+from gateway.reach import serve_channel
 from gateway.server import Adapter, ApplicationRuntime, register_adapter
 from gateway.types import ASGIApp
 
@@ -40,6 +42,12 @@ PRUNE_INTERVAL = 60.0
 
 class LeaseLost(GatewayError):
     """Another process took the telegram adapter lease: this one must stop (it is restarted)."""
+
+
+def reach_channel_name(bot_id: int) -> str:
+    """The channel-layer name a bot's adapter takes reach messages on (one per bot, so two
+    bots sharing a Redis do not take each other's)."""
+    return f"telegram.reach.{bot_id}"
 
 
 def lease_owner() -> str:
@@ -182,6 +190,8 @@ class TelegramAdapter(Adapter):
         outbox = Outbox(client, database, config)
         await outbox.restore()
         outbox.sender.start()
+        layer = get_channel_layer()
+        reach_channel = reach_channel_name(me["id"]) if layer is not None else None
         inbox = Inbox(
             runtime,
             database,
@@ -190,6 +200,7 @@ class TelegramAdapter(Adapter):
             max_attempts=config.max_attempts,
             max_in_flight=config.max_in_flight,
             idle_timeout=config.idle_timeout,
+            reach_channel=reach_channel,
         )
         jobs: list[Coroutine[Any, Any, None]] = [
             inbox.commit_forever(),
@@ -203,6 +214,15 @@ class TelegramAdapter(Adapter):
             webhook.stored_listeners.append(inbox.notify)
         tasks = [asyncio.ensure_future(job) for job in jobs]
         feeding = asyncio.ensure_future(inbox.run(stop))
+        # Room messages for chats whose scope is gone (gateway/reach.py): only this process,
+        # the lease holder, takes them, and into the outbox like every other send.
+        reaching = (
+            asyncio.ensure_future(
+                serve_channel(layer, reach_channel, REACH_TYPE, inbox.deliver_reach)
+            )
+            if reach_channel is not None
+            else None
+        )
         try:
             done, _ = await asyncio.wait([feeding, *tasks], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
@@ -211,6 +231,11 @@ class TelegramAdapter(Adapter):
                     raise task.exception()  # type: ignore[misc]
         finally:
             stop.set()
+            if reaching is not None:
+                # First: what it took from the layer is committed by inbox.close() below;
+                # what it did not take waits in the layer for the next holder.
+                reaching.cancel()
+                await asyncio.gather(reaching, return_exceptions=True)
             await asyncio.gather(feeding, return_exceptions=True)
             if inbox.notify in webhook.stored_listeners:
                 webhook.stored_listeners.remove(inbox.notify)

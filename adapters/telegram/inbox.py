@@ -20,6 +20,12 @@ Which update does a send belong to? Gateway consumers handle one event at a time
 the oldest update of that chat whose handled future is not done yet. Sends made when no
 update of the chat is in progress (a room message relayed from another protocol) are
 committed on their own.
+
+Reach (gateway/reach.py): with a reach channel, every chat's scope carries
+``scope["reach"] = {"channel": ..., "type": "telegram.send", "to": chat_id}``. The adapter
+takes ``telegram.send`` messages from that channel (only while it holds the lease) and
+:meth:`Inbox.deliver_reach` commits them to the outbox like any other send, whether the
+chat's scope is open or not.
 """
 
 from __future__ import annotations
@@ -44,13 +50,21 @@ from adapters.telegram.store import (
     pending_updates,
 )
 from gateway.backoff import Backoff
-from gateway.exceptions import RemoteProtocolError, ScopeClosed, UnknownEventType
+from gateway.exceptions import (
+    InvalidMessage,
+    RemoteProtocolError,
+    ScopeClosed,
+    UnknownEventType,
+)
+from gateway.reach import ReachMessage, reach_address
 from gateway.runtime import ApplicationRuntime, ScopeSpec
 from gateway.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 
 HANDLED, FAILED, IGNORED = InboxUpdate.HANDLED, InboxUpdate.FAILED, InboxUpdate.IGNORED
+#: The type of the messages the adapter takes on its reach channel.
+REACH_TYPE = "telegram.send"
 #: How often the inbox looks for updates other processes stored (webhook mode), in seconds.
 POLL_INTERVAL = 0.5
 #: Every this many reads, read from the start again: catches updates another process
@@ -82,6 +96,8 @@ class Inbox:
         max_attempts: handler errors before an update is marked failed.
         max_in_flight: updates delivered and not committed yet, at most.
         idle_timeout: seconds without updates before a chat's scope closes (None: never).
+        reach_channel: the channel-layer name the adapter takes ``telegram.send`` messages
+            on (put in every scope as ``scope["reach"]``); None: no reach.
     """
 
     def __init__(
@@ -94,8 +110,10 @@ class Inbox:
         max_attempts: int = 3,
         max_in_flight: int = 1000,
         idle_timeout: float | None = None,
+        reach_channel: str | None = None,
     ) -> None:
         self._runtime = runtime
+        self.reach_channel = reach_channel
         self._db = database
         self._enqueue = enqueue
         self._bot = bot
@@ -188,8 +206,11 @@ class Inbox:
 
     def _open(self, inbound: Inbound) -> ScopeSpec:
         chat_id = inbound.chat_id
+        scope = build_scope(inbound.chat, inbound.user, self._bot)
+        if self.reach_channel is not None:
+            scope["reach"] = reach_address(self.reach_channel, REACH_TYPE, chat_id)
         return ScopeSpec(
-            scope=build_scope(inbound.chat, inbound.user, self._bot),
+            scope=scope,
             send=partial(self.send, chat_id),
             close_event={"type": "telegram.disconnect", "reason": "closed"},
             idle_timeout=self._idle_timeout,
@@ -208,6 +229,21 @@ class Inbox:
         else:
             self._direct.extend(calls)
             self._commit_wake.set()
+
+    async def deliver_reach(self, message: ReachMessage) -> None:
+        """A ``telegram.send`` from the reach channel: the text goes to the chat through the
+        outbox (committed on its own, like a room message sent while no update is handled).
+
+        Raises:
+            InvalidMessage: ``to`` is not a chat id.
+        """
+        chat_id = message.to
+        if not isinstance(chat_id, int):
+            raise InvalidMessage(f"{REACH_TYPE}: 'to' must be a chat id (int), got {chat_id!r}")
+        self._direct.extend(
+            self.calls_for(chat_id, {"type": "telegram.message", "text": message.text})
+        )
+        self._commit_wake.set()
 
     @staticmethod
     def calls_for(chat_id: int, message: Message) -> list[Call]:

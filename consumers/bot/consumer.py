@@ -53,6 +53,7 @@ class BotConsumerMixin:
                 layer=self.channel_layer,
                 channel_name=self.channel_name,
                 user_id=user_id,
+                reach=self.scope.get("reach"),
             )
             identity = await self.bot.start()
             self.scope["user"] = await load_user(identity.user_id)

@@ -4,6 +4,12 @@ A protocol's consumer owns one :class:`BotSession`, feeds it what the person typ
 (:meth:`BotSession.handle`) and sends back the replies in its own way; room messages from
 everyone else arrive at the consumer as ``room.message`` events on the room's group, and alerts
 and reports as ``bot.notice`` / ``bot.report`` events. Nothing here knows a protocol.
+
+A conversation the adapter can reach without a scope (``scope["reach"]``, gateway/reach.py:
+a Telegram chat, an APRS station) does not join the room's group: its address is stored on
+the identity, and :meth:`BotSession.post` sends each room message to the adapter's reach
+channel for every such member of the room. So the chat gets the room's messages once, while
+its scope is open and after it closed alike.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from consumers.bot import commands, store
 from consumers.bot.commands import Command
 from consumers.bot.flood import FloodControl
 from consumers.bot.groups import DEVICE_COMMAND, device_group, identity_group
+from consumers.bot.text import aprs_clean
 from consumers.rooms import (
     GroupSender,
     RoomMessage,
@@ -29,6 +36,7 @@ from consumers.rooms import (
 from consumers.tasks import enqueue_report
 from gateway.db import database_sync_to_async
 from gateway.exceptions import InvalidInput
+from gateway.reach import reach_message
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +52,7 @@ class Layer(GroupSender, Protocol):
 
     async def group_add(self, group: str, channel: str) -> None: ...
     async def group_discard(self, group: str, channel: str) -> None: ...
+    async def send(self, channel: str, message: dict[str, Any]) -> None: ...
 
 
 class BotSession:
@@ -60,6 +69,8 @@ class BotSession:
         clock: wall-clock seconds (message timestamps, link-code expiry).
         presence_key: what /who counts this conversation as (default ``channel_name``; a
             consumer serving several people on one channel gives each its own).
+        reach: ``scope["reach"]`` when the adapter can reach the conversation without a
+            scope: room messages then come through the adapter, not the room's group.
     """
 
     def __init__(
@@ -74,6 +85,7 @@ class BotSession:
         flood: FloodControl | None = None,
         clock: Callable[[], float] = time.time,
         presence_key: str | None = None,
+        reach: dict[str, Any] | None = None,
     ) -> None:
         self.protocol = protocol
         self.source = SOURCE_OF[protocol]
@@ -85,6 +97,7 @@ class BotSession:
         self.clock = clock
         self._nick_hint = nick
         self._user_id = user_id
+        self.reach = reach if isinstance(reach, dict) and reach.get("channel") else None
         self.identity: store.IdentityInfo | None = None
         self.room: str | None = None
 
@@ -108,9 +121,22 @@ class BotSession:
             self.protocol, self.address, nick, self._user_id
         )
         await self.layer.group_add(identity_group(self.protocol, self.address), self.channel_name)
+        await self._store_reach()
         if self.identity.room:
             await self._enter(self.identity.room)
         return self.identity
+
+    def _reach_until(self) -> float | None:
+        ttl = self.reach.get("ttl") if self.reach else None
+        return None if not isinstance(ttl, int | float) else self.clock() + float(ttl)
+
+    async def _store_reach(self) -> None:
+        """Remember where the adapter reaches this conversation (or that it does not: a
+        conversation without a reach replaces the last one's, which may be gone)."""
+        assert self.identity is not None
+        await database_sync_to_async(store.set_reach)(
+            self.identity.id, self.reach, self._reach_until()
+        )
 
     async def rejoin(self) -> None:
         """Join the identity's and the room's groups again (the channel layer was away and
@@ -119,7 +145,7 @@ class BotSession:
             await self.start()
             return
         await self.layer.group_add(identity_group(self.protocol, self.address), self.channel_name)
-        if self.room is not None:
+        if self.room is not None and self.reach is None:
             await self.layer.group_add(room_group_name(self.room), self.channel_name)
 
     async def stop(self) -> None:
@@ -128,7 +154,8 @@ class BotSession:
             identity_group(self.protocol, self.address), self.channel_name
         )
         if self.room is not None:
-            await self.layer.group_discard(room_group_name(self.room), self.channel_name)
+            if self.reach is None:
+                await self.layer.group_discard(room_group_name(self.room), self.channel_name)
             await database_sync_to_async(store.exit_room)(self.presence_key)
             self.room = None
 
@@ -139,6 +166,9 @@ class BotSession:
         """
         if self.identity is None:
             await self.start()
+        elif self.reach is not None and "ttl" in self.reach:
+            # The address is good for ttl seconds after the station was last heard.
+            await self._store_reach()
         now = self.clock()
         wait = self.flood.check(self.origin, now)
         if wait is not None:
@@ -165,6 +195,30 @@ class BotSession:
         message: dict[str, Any] = dict(event)
         message["origin"] = self.origin
         await self.layer.group_send(room_group_name(event["room"]), message)
+        await self.reach_members(event)
+
+    async def reach_members(self, event: RoomMessage) -> None:
+        """Send a room message to the members the adapters reach without a scope (every one
+        but this identity and this conversation's own address)."""
+        exclude = self.identity.id if self.identity else None
+        members = await database_sync_to_async(store.reach_members)(
+            event["room"], self.clock(), exclude
+        )
+        own = _address_of(self.reach)
+        line = format_room_line(event)
+        for reach in members:
+            if _address_of(reach) == own:
+                continue
+            text = aprs_clean(line) if reach.get("type") == "aprs.message" else line
+            try:
+                await self.layer.send(str(reach["channel"]), reach_message(reach, text))
+            except Exception as exc:  # one unreachable member must not stop the others
+                logger.warning(
+                    "room message to %r on %s not sent: %s",
+                    reach.get("to"),
+                    reach.get("channel"),
+                    exc,
+                )
 
     async def run(self, command: Command) -> list[str]:
         """Run a parsed command."""
@@ -344,7 +398,8 @@ class BotSession:
 
     async def _enter(self, room: str) -> None:
         self.room = room
-        await self.layer.group_add(room_group_name(room), self.channel_name)
+        if self.reach is None:
+            await self.layer.group_add(room_group_name(room), self.channel_name)
         assert self.identity is not None
         await database_sync_to_async(store.enter)(
             self.presence_key, self.identity.id, room, self.clock()
@@ -354,10 +409,15 @@ class BotSession:
     async def _leave(self) -> None:
         if self.room is None:
             return
-        await self.layer.group_discard(room_group_name(self.room), self.channel_name)
+        if self.reach is None:
+            await self.layer.group_discard(room_group_name(self.room), self.channel_name)
         await database_sync_to_async(store.exit_room)(self.presence_key)
         logger.info("%s (%s) left %r", self.nick, self.origin, self.room)
         self.room = None
+
+
+def _address_of(reach: dict[str, Any] | None) -> tuple[str, str] | None:
+    return None if reach is None else (str(reach.get("channel")), repr(reach.get("to")))
 
 
 def _replace(info: store.IdentityInfo, **changes: Any) -> store.IdentityInfo:

@@ -82,7 +82,31 @@ def set_nick(identity_id: int, nick: str) -> None:
 
 def set_room(identity_id: int, room: str) -> None:
     """Store the identity's room ("" when it left), so a later conversation rejoins it."""
-    Identity.objects.filter(pk=identity_id).update(room=room)
+    Identity.objects.filter(pk=identity_id).update(
+        room=room, room_key=room_key(room) if room else ""
+    )
+
+
+def set_reach(identity_id: int, reach: dict[str, Any] | None, until: float | None) -> None:
+    """Store where the adapter reaches the identity's conversation without a scope (None:
+    nowhere) and until when (None: no limit)."""
+    Identity.objects.filter(pk=identity_id).update(reach=reach, reach_until=until)
+
+
+def reach_members(room: str, now: float, exclude_id: int | None = None) -> list[dict[str, Any]]:
+    """The reach addresses of the identities in ``room`` (except ``exclude_id``) that are still
+    good at ``now``, each address once (two identities may share a Telegram group chat)."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    rows = (
+        Identity.objects.filter(room_key=room_key(room), reach__isnull=False)
+        .exclude(pk=exclude_id)
+        .values_list("reach", "reach_until")
+    )
+    for reach, until in rows:
+        if not isinstance(reach, dict) or (until is not None and until < now):
+            continue
+        found.setdefault((str(reach.get("channel")), repr(reach.get("to"))), reach)
+    return list(found.values())
 
 
 def enter(channel_name: str, identity_id: int, room: str, now: float) -> None:

@@ -56,13 +56,19 @@ def for_terminal(text: str) -> str:
     return "".join(f"{line}\r" for line in wrap_lines(plain_ascii(text), RADIO_COLUMNS))
 
 
-def for_aprs(text: str) -> list[str]:
-    """A reply as APRS messages: each line packed into parts of at most 67 characters.
+_APRS_FORBIDDEN = str.maketrans({"|": "/", "~": "-", "{": "("})
 
-    APRS forbids ``|``, ``~`` and ``{`` in message text (``{`` starts the message number):
-    they are replaced so the receiver sees the rest intact.
-    """
-    clean = plain_ascii(text).translate(str.maketrans({"|": "/", "~": "-", "{": "("}))
+
+def aprs_clean(text: str) -> str:
+    """Text an APRS message may carry: ASCII, and ``|``, ``~`` and ``{`` (forbidden in message
+    text; ``{`` starts the message number) replaced so the receiver sees the rest intact."""
+    return plain_ascii(text).translate(_APRS_FORBIDDEN)
+
+
+def for_aprs(text: str) -> list[str]:
+    """A reply as APRS messages: each line packed into parts of at most 67 characters
+    (cleaned with :func:`aprs_clean`)."""
+    clean = aprs_clean(text)
     parts: list[str] = []
     current = ""
     for line in wrap_lines(clean, APRS_TEXT):

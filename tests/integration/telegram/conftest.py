@@ -145,12 +145,12 @@ def adapter_factory(
         database = directory / "db.sqlite3"
         if not database.exists():
             shutil.copy(migrated_sqlite, database)
+        # ``settings`` may name another ASGI_APPLICATION (the real bot: project.asgi).
         env = base_env(
             f"sqlite:///{database}",
-            ASGI_APPLICATION=APP,
             TELEGRAM_BOT_TOKEN=TOKEN,
             TELEGRAM_API_URL=api_url,
-            **settings,
+            **{"ASGI_APPLICATION": APP, **settings},
         )
         process = AdapterProcess(names, env, directory)
         made.append(process)

@@ -91,7 +91,7 @@ async def rig() -> AsyncIterator[Rig]:
     yield await make_rig(config())
 
 
-async def make_rig(cfg: Ax25Config) -> Rig:
+async def make_rig(cfg: Ax25Config, layer: Any = None) -> Rig:
     clock = FakeClock(start=100.0)
     monitor = Monitor()
     router = CallsignRouter({"BOT-1": RadioBot, "BOT-2": RadioBot}, monitor=monitor)
@@ -109,6 +109,7 @@ async def make_rig(cfg: Ax25Config) -> Rig:
         messenger=Messenger(cfg.retry, first_msgno=1),
         monitor=True,
         clock=clock,
+        layer=layer,
     )
     station.start()
     rig = Rig(station, clock, runtime, monitor, written)

@@ -1,11 +1,14 @@
-"""The inbox's wrapper for consumers without a telegram_disconnect handler (the seed's)."""
+"""The inbox's wrapper for consumers without a telegram_disconnect handler (the seed's), and
+its reach: the address in every chat's scope and the sends taken from the reach channel."""
 
 from __future__ import annotations
 
 import pytest
 
-from adapters.telegram.inbox import tolerate_missing_disconnect
-from gateway.exceptions import UnknownEventType
+from adapters.telegram.inbox import REACH_TYPE, Inbox, tolerate_missing_disconnect
+from adapters.telegram.mapping import Inbound
+from gateway.exceptions import InvalidMessage, UnknownEventType
+from gateway.reach import ReachMessage
 from gateway.testing import ApplicationCommunicator
 from tests.unit.gateway.compat.test_channels_intro_chatty_bot_consumer import ChattyBotConsumer
 
@@ -27,3 +30,26 @@ async def test_other_unknown_events_still_fail() -> None:
     await chat.send_input({"type": "telegram.member", "change": "joined"})
     with pytest.raises(UnknownEventType, match="telegram_member"):
         await chat.receive_output()
+
+
+async def test_chat_scopes_carry_the_reach_and_reach_messages_become_direct_sends() -> None:
+    inbox = Inbox(
+        None,  # type: ignore[arg-type]  # neither needs the runtime nor the database
+        None,  # type: ignore[arg-type]
+        lambda rows: None,
+        {"id": 7, "username": "b", "first_name": "B"},
+        reach_channel="telegram.reach.7",
+    )
+    chat = {"id": -100, "type": "group", "title": "g"}
+    spec = inbox._open(Inbound(1, -100, chat, None, []))
+    assert spec.scope["reach"] == {"channel": "telegram.reach.7", "type": REACH_TYPE, "to": -100}
+    await inbox.deliver_reach(ReachMessage(-100, "[lobby] ana@web: hi"))
+    assert inbox._direct == [
+        (-100, "sendMessage", {"chat_id": -100, "text": "[lobby] ana@web: hi"}, 1.0)
+    ]
+    with pytest.raises(InvalidMessage, match="chat id"):
+        await inbox.deliver_reach(ReachMessage("N0CALL", "x"))
+    no_reach = Inbox(None, None, lambda rows: None, {"id": 7})  # type: ignore[arg-type]
+    assert (
+        "reach" not in no_reach._open(Inbound(1, 5, {"id": 5, "type": "private"}, None, [])).scope
+    )
