@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from consumers.bot.groups import NOTICE, identity_group
 from consumers.bot.store import Alert
 from consumers.bot.text import aprs_clean
+from gateway.exceptions import ChannelFull
 from gateway.reach import is_good, reach_message
 
 logger = logging.getLogger(__name__)
@@ -46,11 +47,23 @@ async def send_to_reach(
     layer: Sender, reach: dict[str, Any], text: str, *, photo: bytes | None = None
 ) -> None:
     """Send ``text`` (and ``photo``, a PNG, where the protocol shows pictures) to the
-    conversation at ``reach`` through its adapter's reach channel."""
+    conversation at ``reach`` through its adapter's reach channel.
+
+    A full reach channel (no adapter has taken its messages for a while) drops the message
+    with a WARNING: the caller (a room post, the watch process) must go on."""
     if reach.get("type") == APRS_REACH:
         photo = None  # minutes of airtime at 1200 baud; the adapter would drop it anyway
     message = reach_message(reach, reach_text(reach, text), photo=photo)
-    await layer.send(str(reach["channel"]), message)
+    channel = str(reach["channel"])
+    try:
+        await layer.send(channel, message)
+    except ChannelFull:
+        logger.warning(
+            "reach channel %s is full, message to %r dropped: is the adapter that serves it "
+            "running (runadapter telegram / ax25)?",
+            channel,
+            reach.get("to"),
+        )
 
 
 async def send_notice(layer: Sender, alert: Alert, now: float) -> None:

@@ -12,6 +12,7 @@ from consumers.bot import store
 from consumers.bot.groups import NOTICE, REPORT, identity_group
 from consumers.bot.route import reach_text, send_notice, send_report
 from consumers.models import Identity, Watch
+from gateway.exceptions import ChannelFull
 from gateway.reach import reach_address
 
 TG = reach_address("telegram.reach.1", "telegram.send", 42)
@@ -107,6 +108,18 @@ async def test_a_report_without_a_reach_goes_to_the_asking_consumer() -> None:
     message = {"type": REPORT, "title": "t", "text": "t"}
     assert await send_report(layer, message, "specific.x!1", None) == "specific.x!1"
     assert layer.sent == [("send", "specific.x!1", message)]
+
+
+async def test_a_full_reach_channel_drops_the_notice_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class FullLayer(RecordingLayer):
+        async def send(self, channel: str, message: dict[str, Any]) -> None:
+            raise ChannelFull(channel)
+
+    await send_notice(FullLayer(), alert(TG), now=1_000.0)
+    assert "reach channel telegram.reach.1 is full" in caplog.text
+    assert "runadapter telegram" in caplog.text
 
 
 def test_reach_text_leaves_telegram_text_alone_and_cleans_aprs() -> None:
