@@ -2,14 +2,16 @@
 
 The worker (`celery -A project worker --beat`, the Procfile's ``worker``) runs them; without a
 broker (no REDIS_URL) they run eagerly in the asking process. A report's answer goes back to the
-conversation that asked, through the channel layer, as a ``bot.report`` event.
+conversation that asked, through the channel layer: to the adapter's reach channel when the
+conversation has a reach (consumers/bot/route.py), else as a ``bot.report`` event to the asking
+consumer's channel.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from asgiref.sync import async_to_sync
 from celery import shared_task
@@ -17,22 +19,40 @@ from django.conf import settings
 
 from consumers.bot import store
 from consumers.bot.chart import bar_chart_png
-from consumers.bot.groups import NOTICE, REPORT, identity_group
+from consumers.bot.groups import REPORT
 from consumers.bot.report import build_report
+from consumers.bot.route import send_notice, send_report
 from gateway.db import database_sync_to_async
 from gateway.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 
 
-async def enqueue_report(target: str, seconds: float, reply_channel: str, protocol: str) -> None:
+class Asker(Protocol):
+    """The conversation that asked for a report (a :class:`~consumers.bot.session.BotSession`)."""
+
+    channel_name: str
+    protocol: str
+    reach: dict[str, Any] | None
+
+
+async def enqueue_report(target: str, seconds: float, asker: Asker) -> None:
     """Queue /report (in a thread: the broker call blocks, and eager mode reads the database)."""
-    await database_sync_to_async(report_task.delay)(target, seconds, reply_channel, protocol)
+    await database_sync_to_async(report_task.delay)(
+        target, seconds, asker.channel_name, asker.protocol, asker.reach
+    )
 
 
 @shared_task(name="bot.report", ignore_result=True)
-def report_task(target: str, seconds: float, reply_channel: str, protocol: str) -> None:
-    """Build the report and send it to the channel that asked for it."""
+def report_task(
+    target: str,
+    seconds: float,
+    reply_channel: str,
+    protocol: str,
+    reach: dict[str, Any] | None = None,
+) -> None:
+    """Build the report and send it to the conversation that asked for it: through its
+    ``reach`` when it has one, else to its consumer's ``reply_channel``."""
     report = build_report(target, seconds, time.time())
     message: dict[str, Any] = {"type": REPORT, "title": report.title, "text": report.text}
     # Radio gets text only: a picture would take minutes at 1200 baud.
@@ -42,19 +62,19 @@ def report_task(target: str, seconds: float, reply_channel: str, protocol: str) 
     if layer is None:
         logger.error("report for %s: no channel layer to answer on (CHANNEL_LAYERS)", target)
         return
-    async_to_sync(layer.send)(reply_channel, message)
-    logger.info("report for %s (%s) sent to %s", target, protocol, reply_channel)
+    sent_to = async_to_sync(send_report)(layer, message, reply_channel, reach)
+    logger.info("report for %s (%s) sent to %s", target, protocol, sent_to)
 
 
 def send_alerts(alerts: list[store.Alert]) -> None:
-    """Deliver alerts to every open conversation of their identities (from sync code)."""
+    """Deliver alerts to their identities (from sync code): through the reach of each one's
+    last conversation when it has a good one, else to its open conversations."""
     layer = get_channel_layer()
     if layer is None or not alerts:
         return
+    now = time.time()
     for alert in alerts:
-        async_to_sync(layer.group_send)(
-            identity_group(alert.protocol, alert.address), {"type": NOTICE, "text": alert.text}
-        )
+        async_to_sync(send_notice)(layer, alert, now)
 
 
 @shared_task(name="bot.detect_offline", ignore_result=True)

@@ -16,11 +16,15 @@ later (the bot's room fan-out) keeps that dict and, whenever it has something to
 
     {"type": "telegram.send", "to": 42, "text": "[lobby] ana@web: hi"}
 
+A message may carry an image too, ``"photo"`` (bytes, PNG): an adapter that can show it
+sends it with ``text`` as its caption (Telegram), one that cannot sends the text alone.
+
 The adapter listens on that channel (:func:`serve_channel`), checks each message
 (:func:`check_message`) and delivers the text to the address its own way, whether the scope
 is open or not. ``ttl`` (optional) is how many seconds after the conversation's last message
 the address stays good (an APRS station that was heard an hour ago may have gone off the air);
-without it the address does not expire.
+without it the address does not expire. An application that stores an address computes its
+deadline with :func:`good_until` and asks :func:`is_good` before it uses it.
 
 This module knows no protocol: adapters give the channel, the event type and the address.
 """
@@ -40,6 +44,8 @@ __all__ = [
     "REACH_KEY",
     "ReachMessage",
     "check_message",
+    "good_until",
+    "is_good",
     "reach_address",
     "reach_message",
     "serve_channel",
@@ -55,10 +61,12 @@ MAX_TEXT = 4096
 
 @dataclass(frozen=True)
 class ReachMessage:
-    """A checked message for an adapter's reach channel: ``text`` for address ``to``."""
+    """A checked message for an adapter's reach channel: ``text`` (and an optional PNG
+    ``photo`` it is the caption of) for address ``to``."""
 
     to: str | int
     text: str
+    photo: bytes | None = None
 
 
 def _check_to(to: object) -> str | int:
@@ -94,17 +102,40 @@ def reach_address(
     return address
 
 
-def reach_message(reach: dict[str, Any], text: str) -> dict[str, Any]:
-    """The channel message that says ``text`` to the conversation at ``reach``."""
-    return {"type": reach["type"], "to": reach["to"], "text": text[:MAX_TEXT]}
+def reach_message(
+    reach: dict[str, Any], text: str, *, photo: bytes | None = None
+) -> dict[str, Any]:
+    """The channel message that says ``text`` to the conversation at ``reach`` (with
+    ``photo``, a PNG image, when given: ``text`` is its caption)."""
+    message: dict[str, Any] = {"type": reach["type"], "to": reach["to"], "text": text[:MAX_TEXT]}
+    if photo:
+        message["photo"] = bytes(photo)
+    return message
+
+
+def good_until(reach: dict[str, Any] | None, now: float) -> float | None:
+    """Until when ``reach`` stays good if the conversation's last message is at ``now``
+    (None: no limit, or no address)."""
+    ttl = reach.get("ttl") if reach else None
+    if not isinstance(ttl, int | float) or isinstance(ttl, bool):
+        return None
+    return now + float(ttl)
+
+
+def is_good(reach: Any, until: float | None, now: float) -> bool:
+    """Whether a stored address (``until`` from :func:`good_until`) may be used at ``now``."""
+    return (
+        isinstance(reach, dict) and bool(reach.get("channel")) and (until is None or until >= now)
+    )
 
 
 def check_message(message: Any, event_type: str) -> ReachMessage:
     """Check a message taken from a reach channel.
 
     Raises:
-        InvalidMessage: not a dict, another ``type``, no usable ``to`` or an empty ``text``;
-            the message says which (the sender's bug: log it and go on).
+        InvalidMessage: not a dict, another ``type``, no usable ``to``, an empty ``text`` or a
+            ``photo`` that is not bytes; the message says which (the sender's bug: log it and
+            go on).
     """
     if not isinstance(message, dict):
         raise InvalidMessage(f"a reach message must be a dict, got {type(message).__name__}")
@@ -115,7 +146,14 @@ def check_message(message: Any, event_type: str) -> ReachMessage:
     text = message.get("text")
     if not isinstance(text, str) or not text.strip():
         raise InvalidMessage(f"{event_type}: 'text' must be a non-empty str, got {text!r}")
-    return ReachMessage(_check_to(message.get("to")), text[:MAX_TEXT])
+    photo = message.get("photo")
+    if photo is not None and (not isinstance(photo, bytes | bytearray) or not photo):
+        raise InvalidMessage(
+            f"{event_type}: 'photo' must be non-empty bytes, got {type(photo).__name__}"
+        )
+    return ReachMessage(
+        _check_to(message.get("to")), text[:MAX_TEXT], bytes(photo) if photo else None
+    )
 
 
 async def serve_channel(

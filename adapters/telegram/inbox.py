@@ -25,7 +25,9 @@ Reach (gateway/reach.py): with a reach channel, every chat's scope carries
 ``scope["reach"] = {"channel": ..., "type": "telegram.send", "to": chat_id}``. The adapter
 takes ``telegram.send`` messages from that channel (only while it holds the lease) and
 :meth:`Inbox.deliver_reach` commits them to the outbox like any other send, whether the
-chat's scope is open or not.
+chat's scope is open or not: a text as ``telegram.message``, a text with a ``photo`` as
+``telegram.photo`` captioned with the text (what does not fit the caption follows as a
+message).
 """
 
 from __future__ import annotations
@@ -39,7 +41,15 @@ from functools import partial
 from typing import Any
 
 from adapters.telegram import metrics
-from adapters.telegram.mapping import Ignored, Inbound, build_scope, map_update, outbound_calls
+from adapters.telegram.mapping import (
+    MAX_CAPTION,
+    Ignored,
+    Inbound,
+    build_scope,
+    map_update,
+    outbound_calls,
+    split_text,
+)
 from adapters.telegram.models import InboxUpdate
 from adapters.telegram.store import (
     Database,
@@ -83,6 +93,20 @@ class _Handling:
     attempts: int
     future: asyncio.Future[Any] | None = None
     calls: list[Call] = field(default_factory=list)
+
+
+def reach_events(message: ReachMessage) -> list[dict[str, Any]]:
+    """The send events a reach message becomes: a ``telegram.message``, or a
+    ``telegram.photo`` with the text as caption (the rest, beyond the caption limit, as a
+    ``telegram.message`` after it)."""
+    if message.photo is None:
+        return [{"type": "telegram.message", "text": message.text}]
+    caption, *rest = split_text(message.text, MAX_CAPTION)
+    photo = {"type": "telegram.photo", "photo": message.photo, "filename": "photo.png"}
+    events: list[dict[str, Any]] = [{**photo, "caption": caption}]
+    if "".join(rest).strip():
+        events.append({"type": "telegram.message", "text": "".join(rest)})
+    return events
 
 
 class Inbox:
@@ -231,8 +255,9 @@ class Inbox:
             self._commit_wake.set()
 
     async def deliver_reach(self, message: ReachMessage) -> None:
-        """A ``telegram.send`` from the reach channel: the text goes to the chat through the
-        outbox (committed on its own, like a room message sent while no update is handled).
+        """A ``telegram.send`` from the reach channel: the text (or the photo captioned with
+        it) goes to the chat through the outbox (committed on its own, like a room message
+        sent while no update is handled).
 
         Raises:
             InvalidMessage: ``to`` is not a chat id.
@@ -240,9 +265,8 @@ class Inbox:
         chat_id = message.to
         if not isinstance(chat_id, int):
             raise InvalidMessage(f"{REACH_TYPE}: 'to' must be a chat id (int), got {chat_id!r}")
-        self._direct.extend(
-            self.calls_for(chat_id, {"type": "telegram.message", "text": message.text})
-        )
+        for event in reach_events(message):
+            self._direct.extend(self.calls_for(chat_id, event))
         self._commit_wake.set()
 
     @staticmethod

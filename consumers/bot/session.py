@@ -9,7 +9,9 @@ A conversation the adapter can reach without a scope (``scope["reach"]``, gatewa
 a Telegram chat, an APRS station) does not join the room's group: its address is stored on
 the identity, and :meth:`BotSession.post` sends each room message to the adapter's reach
 channel for every such member of the room. So the chat gets the room's messages once, while
-its scope is open and after it closed alike.
+its scope is open and after it closed alike. Alerts and reports for it take the same way
+(consumers/bot/route.py); every conversation still joins the identity's group, where alerts
+go when the identity has no good address (an APRS station not heard for an hour).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from consumers.bot import commands, store
 from consumers.bot.commands import Command
 from consumers.bot.flood import FloodControl
 from consumers.bot.groups import DEVICE_COMMAND, device_group, identity_group
-from consumers.bot.text import aprs_clean
+from consumers.bot.route import send_to_reach
 from consumers.rooms import (
     GroupSender,
     RoomMessage,
@@ -36,7 +38,7 @@ from consumers.rooms import (
 from consumers.tasks import enqueue_report
 from gateway.db import database_sync_to_async
 from gateway.exceptions import InvalidInput
-from gateway.reach import reach_message
+from gateway.reach import good_until
 
 logger = logging.getLogger(__name__)
 
@@ -126,16 +128,12 @@ class BotSession:
             await self._enter(self.identity.room)
         return self.identity
 
-    def _reach_until(self) -> float | None:
-        ttl = self.reach.get("ttl") if self.reach else None
-        return None if not isinstance(ttl, int | float) else self.clock() + float(ttl)
-
     async def _store_reach(self) -> None:
         """Remember where the adapter reaches this conversation (or that it does not: a
         conversation without a reach replaces the last one's, which may be gone)."""
         assert self.identity is not None
         await database_sync_to_async(store.set_reach)(
-            self.identity.id, self.reach, self._reach_until()
+            self.identity.id, self.reach, good_until(self.reach, self.clock())
         )
 
     async def rejoin(self) -> None:
@@ -209,9 +207,8 @@ class BotSession:
         for reach in members:
             if _address_of(reach) == own:
                 continue
-            text = aprs_clean(line) if reach.get("type") == "aprs.message" else line
             try:
-                await self.layer.send(str(reach["channel"]), reach_message(reach, text))
+                await send_to_reach(self.layer, reach, line)
             except Exception as exc:  # one unreachable member must not stop the others
                 logger.warning(
                     "room message to %r on %s not sent: %s",
@@ -393,7 +390,7 @@ class BotSession:
             seconds = commands.parse_period(command.args[1])
         except ValueError as exc:
             return [str(exc)]
-        await enqueue_report(target, seconds, self.channel_name, self.protocol)
+        await enqueue_report(target, seconds, self)
         return [f"Working on the report for {target}; it comes here when ready."]
 
     async def _enter(self, room: str) -> None:

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 
 from consumers.models import ChatMessage, Device, Identity, LinkCode, Presence, Telemetry, Watch
 from consumers.rooms import RoomMessage, room_key
+from gateway.reach import is_good
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ def reach_members(room: str, now: float, exclude_id: int | None = None) -> list[
         .values_list("reach", "reach_until")
     )
     for reach, until in rows:
-        if not isinstance(reach, dict) or (until is not None and until < now):
+        if not is_good(reach, until, now):
             continue
         found.setdefault((str(reach.get("channel")), repr(reach.get("to"))), reach)
     return list(found.values())
@@ -211,11 +212,15 @@ def remove_watches(identity_id: int, device_id: str | None) -> int:
 
 @dataclass(frozen=True)
 class Alert:
-    """A message for one identity (delivered to its conversations' identity group)."""
+    """A message for one identity: to the adapter's reach channel when ``reach`` (the address
+    of the identity's last conversation) is still good, else to its identity group
+    (consumers/bot/route.py decides when it sends)."""
 
     protocol: str
     address: str
     text: str
+    reach: dict[str, Any] | None = None
+    reach_until: float | None = None
 
 
 def record_telemetry(device_id: str, data: dict[str, Any], now: float) -> list[Alert]:
@@ -264,7 +269,12 @@ def evaluate_watches(device_id: str, data: dict[str, Any], was_offline: bool) ->
 
 
 def _alert(watch: Watch, text: str) -> Alert:
-    return Alert(watch.identity.protocol, watch.identity.address, f"Alert: {text}")
+    return _alert_for(watch.identity, f"Alert: {text}")
+
+
+def _alert_for(identity: Identity, text: str) -> Alert:
+    reach = identity.reach if isinstance(identity.reach, dict) else None
+    return Alert(identity.protocol, identity.address, text, reach, identity.reach_until)
 
 
 def mark_offline(device_id: str, reason: str) -> list[Alert]:
@@ -274,10 +284,11 @@ def mark_offline(device_id: str, reason: str) -> list[Alert]:
         if not updated:
             return []
         watchers = {
-            (w.identity.protocol, w.identity.address)
+            w.identity_id: w.identity
             for w in Watch.objects.filter(device_id=device_id).select_related("identity")
         }
-    return [Alert(p, a, f"Alert: {device_id} went offline ({reason})") for p, a in watchers]
+    text = f"Alert: {device_id} went offline ({reason})"
+    return [_alert_for(identity, text) for identity in watchers.values()]
 
 
 def silent_devices(before: float) -> list[str]:

@@ -15,6 +15,8 @@ from gateway.layers import InMemoryChannelLayer
 from gateway.reach import (
     ReachMessage,
     check_message,
+    good_until,
+    is_good,
     reach_address,
     reach_message,
     serve_channel,
@@ -65,11 +67,33 @@ def test_reach_message_round_trips_through_check_message() -> None:
         {"type": "x.send", "to": None, "text": "x"},
         {"type": "x.send", "to": 1, "text": "   "},
         {"type": "x.send", "to": 1, "text": b"bytes"},
+        {"type": "x.send", "to": 1, "text": "x", "photo": "not bytes"},
+        {"type": "x.send", "to": 1, "text": "x", "photo": b""},
     ],
 )
 def test_check_message_refuses_bad_messages(message: Any) -> None:
     with pytest.raises(InvalidMessage):
         check_message(message, "x.send")
+
+
+def test_a_photo_rides_along_with_its_caption() -> None:
+    reach = reach_address("telegram.reach.7", "telegram.send", 42)
+    message = reach_message(reach, "the chart", photo=b"\x89PNG")
+    assert message == {"type": "telegram.send", "to": 42, "text": "the chart", "photo": b"\x89PNG"}
+    checked = check_message(message, "telegram.send")
+    assert checked == ReachMessage(42, "the chart", b"\x89PNG")
+    assert check_message(reach_message(reach, "no chart"), "telegram.send").photo is None
+
+
+def test_an_address_with_a_ttl_is_good_until_ttl_after_the_last_message() -> None:
+    aprs = reach_address("ax25.reach.BOT-1", "aprs.message", "N0CALL-5", ttl=60)
+    until = good_until(aprs, 1_000.0)
+    assert until == 1_060.0
+    assert is_good(aprs, until, 1_060.0) and not is_good(aprs, until, 1_060.5)
+    telegram = reach_address("telegram.reach.7", "telegram.send", 42)
+    assert good_until(telegram, 1_000.0) is None and good_until(None, 1_000.0) is None
+    assert is_good(telegram, None, 1e12)
+    assert not is_good(None, None, 0.0) and not is_good({"to": 1}, None, 0.0)
 
 
 def test_check_message_cuts_very_long_text() -> None:

@@ -3,10 +3,12 @@ its reach: the address in every chat's scope and the sends taken from the reach 
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
-from adapters.telegram.inbox import REACH_TYPE, Inbox, tolerate_missing_disconnect
-from adapters.telegram.mapping import Inbound
+from adapters.telegram.inbox import REACH_TYPE, Inbox, reach_events, tolerate_missing_disconnect
+from adapters.telegram.mapping import MAX_CAPTION, Inbound
 from gateway.exceptions import InvalidMessage, UnknownEventType
 from gateway.reach import ReachMessage
 from gateway.testing import ApplicationCommunicator
@@ -53,3 +55,28 @@ async def test_chat_scopes_carry_the_reach_and_reach_messages_become_direct_send
     assert (
         "reach" not in no_reach._open(Inbound(1, 5, {"id": 5, "type": "private"}, None, [])).scope
     )
+
+
+async def test_a_reach_message_with_a_photo_becomes_a_captioned_upload() -> None:
+    inbox = Inbox(
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        lambda rows: None,
+        {"id": 7},
+        reach_channel="telegram.reach.7",
+    )
+    await inbox.deliver_reach(ReachMessage(42, "Room r\nBy protocol: web 1", b"\x89PNG"))
+    [(chat_id, method, params, _)] = inbox._direct
+    assert (chat_id, method) == (42, "sendPhoto")
+    assert params["caption"] == "Room r\nBy protocol: web 1"
+    assert params["photo"]["filename"] == "photo.png"
+    assert base64.b64decode(params["photo"]["bytes"]) == b"\x89PNG"
+
+
+def test_text_beyond_the_caption_limit_follows_the_photo_as_a_message() -> None:
+    text = "line\n" * 300  # 1,500 characters
+    photo, rest = reach_events(ReachMessage(42, text, b"\x89PNG"))
+    assert photo["type"] == "telegram.photo" and len(photo["caption"]) <= MAX_CAPTION
+    assert rest["type"] == "telegram.message"
+    assert photo["caption"] + rest["text"] == text
+    assert reach_events(ReachMessage(42, "hi")) == [{"type": "telegram.message", "text": "hi"}]

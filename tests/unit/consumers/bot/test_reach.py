@@ -1,6 +1,7 @@
 """The room fan-out to conversations an adapter reaches without a scope (``scope["reach"]``):
 a Telegram chat or APRS station that joined a room gets its messages through the adapter's
-reach channel, once, while its scope is open and after it closed; never its own."""
+reach channel, once, while its scope is open and after it closed; never its own. Alerts and
+reports take the same way (consumers/bot/route.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from consumers.bot import store
 from consumers.bot.session import BotSession
 from consumers.models import Identity
 from consumers.radio import RadioBot
+from consumers.tasks import send_alerts
 from consumers.telegram import TelegramBot
 from gateway.db import database_sync_to_async
 from gateway.layers import get_channel_layer
@@ -153,6 +155,74 @@ async def test_a_conversation_without_a_reach_forgets_the_old_one(room: str) -> 
     await again.start()
     assert await database_sync_to_async(store.reach_members)(room, time.time()) == []
     await again.stop()
+
+
+async def _alerts_for(device_id: str, data: dict[str, Any]) -> None:
+    def record() -> None:
+        send_alerts(store.record_telemetry(device_id, data, time.time()))
+
+    await database_sync_to_async(record)()
+
+
+async def test_a_watching_chat_gets_alerts_via_its_reach_once_open_or_closed(room: str) -> None:
+    device_id = f"dev-{room}"
+    chat = telegram_chat(7201, "tgwatch")
+    await chat.send_message(f"/watch {device_id} temp > 30")
+    assert "Watching" in (await drain(chat))[0]["text"]
+    await _alerts_for(device_id, {"temp": 31})
+    assert await reached(TG_CHANNEL) == [
+        {"type": "telegram.send", "to": 7201, "text": f"Alert: {device_id} temp=31 (> 30)"}
+    ]
+    # Not through the identity's group as well: nothing in the open scope.
+    assert await drain(chat, first=0.3) == []
+    await chat.send_input({"type": "telegram.disconnect", "reason": "closed"})
+    await chat.wait()
+    await _alerts_for(device_id, {"temp": 2})
+    await _alerts_for(device_id, {"temp": 40})
+    assert [m["text"] for m in await reached(TG_CHANNEL)] == [f"Alert: {device_id} temp=40 (> 30)"]
+
+
+async def test_a_chat_gets_its_report_chart_via_its_reach(room: str) -> None:
+    chat = telegram_chat(7301, "tgreport")
+    await chat.send_message(f"/join {room}")
+    await drain(chat)
+    await chat.send_message("one for the chart")
+    await chat.send_message(f"/report {room} 1h")
+    # Eager Celery: the acknowledgement is the only thing in the open scope.
+    replies = [m.get("text", m["type"]) for m in await drain(chat)]
+    assert replies == [f"Working on the report for {room}; it comes here when ready."]
+    [report] = await reached(TG_CHANNEL)
+    assert report["to"] == 7301
+    assert report["text"].startswith(f"Room {room}, last 1h: 1 messages")
+    assert report["photo"].startswith(b"\x89PNG")
+    await chat.send_input({"type": "telegram.disconnect", "reason": "closed"})
+    await chat.wait()
+
+
+async def test_a_station_whose_reach_expired_gets_alerts_in_its_open_scope(room: str) -> None:
+    device_id = f"dev-{room}"
+    station = Ax25Communicator(RadioBot, local="BOT-1", remote="N0EXP-7", mode="aprs")
+    station.scope["reach"] = reach_address(APRS_CHANNEL, "aprs.message", "N0EXP-7", ttl=3600)
+    await station.send_aprs(f"WATCH {device_id} temp > 30", msgno="1")
+    await drain(station)
+    identity = await database_sync_to_async(Identity.objects.get)(
+        protocol="ax25", address="N0EXP-7"
+    )
+    await _alerts_for(device_id, {"temp": 31})
+    [message] = await reached(APRS_CHANNEL)
+    assert message["text"] == f"Alert: {device_id} temp=31 (> 30)"
+    assert await drain(station, first=0.3) == []
+    # Not heard for more than the ttl: the identity's group (its open scope) gets the next.
+    await database_sync_to_async(store.set_reach)(
+        identity.pk, station.scope["reach"], time.time() - 1
+    )
+    await _alerts_for(device_id, {"temp": 2})
+    await _alerts_for(device_id, {"temp": 35})
+    assert await reached(APRS_CHANNEL, wait=0.3) == []
+    sent = await drain(station)
+    assert any(f"Alert: {device_id} temp=35" in str(m) for m in sent), sent
+    await station.send_input({"type": "ax25.disconnect", "reason": "idle"})
+    await station.wait()
 
 
 def _command(room: str) -> Any:
