@@ -82,7 +82,12 @@ else
     wait_for "$PG_PORT" postgresql && log "started postgresql on 127.0.0.1:$PG_PORT"
 fi
 
-# Tools the tests drive directly: Direwolf (the radio operator's station) and headless Chromium.
+# Tools the tests drive directly: private redis-servers (cluster, restarts, TLS), a private
+# Mosquitto with TLS (openssl makes its certificates), Direwolf (the radio operator's station)
+# and headless Chromium. Needed even where the shared services run elsewhere (a container).
+{ command -v redis-server >/dev/null && command -v redis-cli >/dev/null; } || apt_install redis-server
+{ command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ]; } || apt_install mosquitto
+command -v openssl >/dev/null || apt_install openssl
 command -v direwolf >/dev/null || apt_install direwolf
 { command -v chromium >/dev/null && command -v chromedriver >/dev/null; } ||
     apt_install chromium chromium-driver

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import NoReturn
 from urllib.parse import urlsplit
 
 import pytest
@@ -27,16 +28,20 @@ def service_answers(host: str, port: int, timeout: float = 1.0) -> bool:
         return False
 
 
+def missing(message: str) -> NoReturn:
+    """A service or tool a test needs is absent: fail in CI (nothing may skip there), else skip."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 def require_service(url: str, default_port: int, how_to_start: str) -> tuple[str, int]:
     """Return (host, port) of a service, or fail (in CI) / skip (locally) saying how to start it."""
     parts = urlsplit(url)
     host = parts.hostname or "127.0.0.1"
     port = parts.port or default_port
     if not service_answers(host, port):
-        message = f"nothing answers on {host}:{port} ({url}): {how_to_start}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing(f"nothing answers on {host}:{port} ({url}): {how_to_start}")
     return host, port
 
 

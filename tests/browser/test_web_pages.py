@@ -18,7 +18,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.conftest import IN_CI
+from tests.conftest import missing
 from tests.integration.web.server import WebServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -31,10 +31,7 @@ def find_chromium() -> tuple[str, str]:
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not (browser and driver):
-        message = "chromium and chromedriver are missing: `make test` installs them (apt-get)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("chromium and chromedriver are missing: `make test` installs them (apt-get)")
     return browser, driver
 
 

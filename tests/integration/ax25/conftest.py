@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -10,19 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing
 from tests.integration.ax25.direwolf import DirewolfPair, installed
 from tests.integration.ax25.radio_operator import NEW_CLIENT_DELAY, KissOperator
-
-IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
 def require_direwolf() -> None:
     """Fail (in CI) or skip (locally) when direwolf is not installed, saying how to get it."""
     if not installed():
-        message = "direwolf is not installed: run scripts/services.sh (apt-get install direwolf)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("direwolf is not installed: run scripts/services.sh (apt-get install direwolf)")
 
 
 def new_run_dir() -> Path:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import redis
 
-from tests.conftest import IN_CI, require_service
+from tests.conftest import missing, require_service
 
 
 @pytest.fixture
@@ -58,10 +58,7 @@ def tls_redis_url(tmp_path: Path) -> Iterator[str]:
     from tests.integration.redis_layer.test_tls import self_signed
 
     if shutil.which("redis-server") is None:
-        message = "redis-server is not installed: run `make services` (it apt-gets it)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        missing("redis-server is not installed: run `make services` (it apt-gets it)")
     server = RedisServer(tls=self_signed(tmp_path))
     server.start()
     try:

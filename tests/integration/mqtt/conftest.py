@@ -24,6 +24,7 @@ import pytest
 
 from adapters.mqtt.adapter import MqttAdapter
 from adapters.mqtt.config import parse_url
+from tests.conftest import missing
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -148,7 +149,7 @@ class Mosquitto:
 def private_broker(tmp_path: Path, mqtt_url: str) -> Iterator[Mosquitto]:
     """Our own Mosquitto (never restart the shared one); needs the mosquitto binary."""
     if shutil.which("mosquitto") is None:
-        pytest.skip("mosquitto is not installed")
+        missing("mosquitto is not installed: run `make services` (it apt-gets it)")
     broker = Mosquitto(tmp_path)
     broker.start()
     yield broker

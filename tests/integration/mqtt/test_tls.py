@@ -14,6 +14,7 @@ import pytest
 
 from adapters.mqtt.config import parse_url
 from adapters.mqtt.driver import MqttDriver
+from tests.conftest import missing
 from tests.integration.mqtt.conftest import Mosquitto, running_adapter, until
 from tests.integration.mqtt.test_adapter import Recorder, app
 
@@ -42,7 +43,7 @@ def make_certificates(directory: Path) -> None:
 def tls_broker(tmp_path: Path, mqtt_url: str) -> Iterator[Mosquitto]:
     for tool in ("mosquitto", "mosquitto_passwd", "openssl"):
         if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
+            missing(f"{tool} is not installed: run `make services` (it apt-gets mosquitto)")
     make_certificates(tmp_path)
     passwords = tmp_path / "passwd"
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), USER, PASSWORD], check=True)

@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from gateway.layers.redis import RedisChannelLayer
+from tests.conftest import missing
 
 
 def free_port() -> int:
@@ -109,7 +110,7 @@ def sentinel_for(master: RedisServer, directory: Path) -> Iterator[int]:
 def redis_server() -> Callable[[], RedisServer]:
     """Start private redis-servers on demand; all are killed after the test."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed: apt-get install redis-server")
+        missing("redis-server is not installed: run `make services` (apt-get install redis-server)")
     servers: list[RedisServer] = []
 
     def start(tls: tuple[str, str] | None = None) -> RedisServer:

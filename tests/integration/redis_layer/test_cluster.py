@@ -16,6 +16,7 @@ import pytest
 
 from gateway.exceptions import ChannelFull, ConfigurationError
 from gateway.layers.redis import RedisChannelLayer
+from tests.conftest import missing
 
 from .cluster_helpers import LocalCluster, finish_move, move_slot
 
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 def start_cluster(directory: Path, replicas: int) -> LocalCluster:
     if shutil.which("redis-server") is None or shutil.which("redis-cli") is None:
-        pytest.skip("redis-server/redis-cli are not installed: apt-get install redis-server")
+        missing("redis-server/redis-cli are not installed: run `make services` (it apt-gets them)")
     cluster = LocalCluster(directory, masters=3, replicas=replicas)
     try:
         cluster.start()
