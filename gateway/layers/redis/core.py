@@ -70,6 +70,10 @@ class RedisChannelLayer(BaseChannelLayer):
         symmetric_encryption_keys: encrypt messages at rest in Redis; the first key encrypts,
             any key decrypts (rotation).
         serializer_format: "msgpack" (default) or "json". ``serializer`` is accepted as alias.
+        random_prefix_length: random bytes put before every stored payload (channels_redis'
+            option). Default 0, where channels_redis has 12: it keeps messages in sorted sets,
+            whose members must differ; our channel lists need no such prefix. Every process of
+            the layer must use the same value.
         ssl_cert_reqs: for rediss:// hosts: "required" (default), "optional" or "none"
             ("none" accepts a self-signed certificate, as Heroku Redis presents).
         reconnect_timeout: seconds send/group calls keep retrying an unreachable Redis before
@@ -95,6 +99,7 @@ class RedisChannelLayer(BaseChannelLayer):
         symmetric_encryption_keys: Iterable[str | bytes] | None = None,
         serializer_format: str = "msgpack",
         serializer: str | None = None,
+        random_prefix_length: int = 0,
         ssl_cert_reqs: str | None = None,
         reconnect_timeout: float = 30.0,
         cluster: bool = False,
@@ -121,7 +126,9 @@ class RedisChannelLayer(BaseChannelLayer):
         self.prefix = prefix
         self.group_expiry = group_expiry
         self.reconnect_timeout = reconnect_timeout
-        self.codec = MessageCodec(serializer or serializer_format, symmetric_encryption_keys)
+        self.codec = MessageCodec(
+            serializer or serializer_format, symmetric_encryption_keys, random_prefix_length
+        )
         #: Names every process-local channel of this layer instance (this process).
         self.client_prefix = uuid.uuid4().hex[:12]
         self._owner_suffix = f".{self.client_prefix}!"

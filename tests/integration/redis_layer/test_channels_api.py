@@ -56,3 +56,19 @@ async def test_registered_serializer_format_through_redis(make_layer: MakeLayer)
         await layer.close()
     finally:
         registry._registry.pop("upper-json-test")
+
+
+async def test_random_prefix_length_round_trip_through_redis(make_layer: MakeLayer) -> None:
+    # channels_redis' CONFIG key: random bytes before each stored payload, on send, group_send
+    # and process-local channels alike; the receiver cuts them off.
+    sender, receiver = make_layer(random_prefix_length=12), make_layer(random_prefix_length=12)
+    await sender.send("test.prefixed", {"type": "same"})
+    await sender.send("test.prefixed", {"type": "same"})
+    assert await receiver.receive("test.prefixed") == {"type": "same"}
+    assert await receiver.receive("test.prefixed") == {"type": "same"}
+    local = await receiver.new_channel()
+    await receiver.group_add("prefixed", local)
+    await sender.group_send("prefixed", {"type": "to.group", "n": 1})
+    assert await receiver.receive(local) == {"type": "to.group", "n": 1}
+    await sender.close()
+    await receiver.close()
