@@ -20,7 +20,8 @@
     │   ├── LocalProtocolError                     our caller broke the API (a bug in the caller)
     │   │   ├── InvalidState (also AssertionError)
     │   │   ├── InvalidChannelName (also TypeError)  a channel/group name breaks the naming rules
-    │   │   └── InvalidMessage (also TypeError)      a layer message is not a serializable dict
+    │   │   ├── InvalidMessage (also TypeError)      a layer message is not a serializable dict
+    │   │   └── ReadOnlyEntry (also TypeError)       assignment to a layer's channels/groups view
     │   └── RemoteProtocolError                    the peer sent something invalid
     │       └── UnexpectedMessage (also AssertionError)  a test communicator got the wrong message
     ├── RequestAborted / RequestTimeout            HTTP consumers: the client went away / too slow
@@ -125,6 +126,11 @@ class InvalidChannelName(LocalProtocolError, TypeError):
 
 class InvalidMessage(LocalProtocolError, TypeError):
     """A channel layer message is not a dict the layer can serialize (TypeError, as in Channels)."""
+
+
+class ReadOnlyEntry(LocalProtocolError, TypeError):
+    """An in-memory layer's ``channels``/``groups`` view was assigned to: they accept deletion
+    only; channels and memberships are made by send/receive and group_add."""
 
 
 class RemoteProtocolError(ProtocolError):

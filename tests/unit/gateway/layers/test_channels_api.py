@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from gateway.exceptions import InvalidChannelName
+from gateway.clock import FakeClock
+from gateway.exceptions import InvalidChannelName, ReadOnlyEntry
 from gateway.layers import BaseChannelLayer, InMemoryChannelLayer
 
 
@@ -91,3 +92,115 @@ def test_default_channel_layer_alias_is_importable_from_the_package() -> None:
     from gateway.layers import DEFAULT_CHANNEL_LAYER
 
     assert gateway.DEFAULT_CHANNEL_LAYER == DEFAULT_CHANNEL_LAYER == "default"
+
+
+# Tests written for Channels reach into layer.channels / layer.groups (plain dicts there) to
+# reset state: del, pop and clear must keep the layer's own bookkeeping consistent.
+
+
+async def test_deleting_a_channel_drops_its_messages() -> None:
+    layer = InMemoryChannelLayer()
+    await layer.send("gone", {"type": "old"})
+    await layer.send("kept", {"type": "kept"})
+    del layer.channels["gone"]
+    assert "gone" not in layer.channels
+    assert list(layer.channels) == ["kept"]
+    with pytest.raises(KeyError):
+        del layer.channels["gone"]
+    await layer.send("gone", {"type": "new"})
+    assert await layer.receive("gone") == {"type": "new"}  # the old message is gone
+
+
+async def test_pop_and_clear_channels() -> None:
+    layer = InMemoryChannelLayer()
+    await layer.send("a", {"type": "m"})
+    await layer.send("b", {"type": "m"})
+    assert layer.channels.pop("a", None) is not None
+    assert layer.channels.pop("a", None) is None
+    layer.channels.clear()
+    assert len(layer.channels) == 0 and layer.channels == {}
+    await layer.send("b", {"type": "after"})
+    assert await layer.receive("b") == {"type": "after"}
+
+
+async def test_a_waiting_receiver_survives_clearing_channels() -> None:
+    layer = InMemoryChannelLayer()
+    receiver = asyncio.ensure_future(layer.receive("waited"))
+    await asyncio.sleep(0)
+    layer.channels.clear()  # Channels would orphan this receiver's queue; ours keeps it
+    await layer.send("waited", {"type": "still.heard"})
+    assert await asyncio.wait_for(receiver, 1) == {"type": "still.heard"}
+
+
+async def test_deleting_a_channel_keeps_its_groups() -> None:
+    layer = InMemoryChannelLayer()
+    await layer.group_add("room", "member")
+    await layer.send("member", {"type": "old"})
+    del layer.channels["member"]
+    await layer.group_send("room", {"type": "new"})
+    assert await layer.receive("member") == {"type": "new"}
+
+
+def test_channels_and_groups_entries_cannot_be_assigned() -> None:
+    layer = InMemoryChannelLayer()
+    with pytest.raises(ReadOnlyEntry, match="made by send"):
+        layer.channels["x"] = None  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="group_add"):
+        layer.groups["g"] = {}
+
+
+async def test_deleting_a_group_removes_every_membership() -> None:
+    layer = InMemoryChannelLayer()
+    await layer.group_add("room", "a")
+    await layer.group_add("room", "b")
+    await layer.group_add("other", "a")
+    del layer.groups["room"]
+    assert "room" not in layer.groups
+    assert set(layer.groups) == {"other"}
+    await layer.group_send("room", {"type": "nobody"})
+    assert "a" not in layer.channels and "b" not in layer.channels
+    await layer.group_send("other", {"type": "still"})
+    assert await layer.receive("a") == {"type": "still"}
+    with pytest.raises(KeyError):
+        del layer.groups["room"]
+    assert layer.groups.pop("room", None) is None
+
+
+async def test_group_added_again_after_pop_is_fresh() -> None:
+    layer = InMemoryChannelLayer()
+    await layer.group_add("room", "a")
+    assert layer.groups.pop("room") is not None
+    await layer.group_add("room", "b")
+    assert list(layer.groups["room"]) == ["b"]
+    await layer.group_send("room", {"type": "m"})
+    assert "a" not in layer.channels
+
+
+async def test_deleting_a_member_is_group_discard() -> None:
+    layer = InMemoryChannelLayer()
+    await layer.group_add("room", "a")
+    await layer.group_add("room", "b")
+    del layer.groups["room"]["a"]
+    assert list(layer.groups["room"]) == ["b"]
+    assert layer.groups["room"].pop("b") > 0
+    assert "room" not in layer.groups  # gone with its last member, as group_discard does
+    with pytest.raises(KeyError):
+        del layer.groups["room"]
+    await layer.group_add("room", "c")
+    layer.groups["room"].clear()
+    assert layer.groups == {}
+
+
+async def test_clearing_groups_then_expiry_stays_consistent() -> None:
+    clock = FakeClock()
+    layer = InMemoryChannelLayer(expiry=10, clock=clock)
+    await layer.group_add("room", "a")
+    layer.groups.clear()
+    assert len(layer.groups) == 0
+    await layer.group_add("room2", "a")
+    await layer.send("a", {"type": "unread"})
+    clock.advance(11)
+    await layer.send("other", {"type": "x"})  # the sweep drops a's expired message
+    await layer.group_send("room2", {"type": "y"})
+    # a's message expired unread, so it left its groups (Channels), room2 included.
+    assert "room2" not in layer.groups
