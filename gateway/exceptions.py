@@ -8,6 +8,7 @@
     │   ├── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
     │   ├── SerializerDoesNotExist (also KeyError)  no serializer registered for a format
     │   ├── InvalidSerializer (also AssertionError) a class that cannot serialize was registered
+    │   ├── SerializerUnavailable (also ImportError)  a registered serializer's library is missing
     │   └── UnsupportedDependency (also ImportError)  a pinned library whose privates we use changed
     ├── ChannelFull                                a channel is full: the message was not sent
     ├── ChannelLayerUnavailable (also ConnectionError)  the layer's server stayed unreachable
@@ -68,6 +69,12 @@ class InvalidSerializer(ConfigurationError, AssertionError):
 
     Also an AssertionError: channels_redis asserts here, and its users' tests catch that.
     """
+
+
+class SerializerUnavailable(ConfigurationError, ImportError):
+    """The serializer of the requested format needs a library that is not installed (a
+    ``MissingSerializer`` placeholder was registered). An ImportError too, as channels_redis
+    raises the ImportError itself."""
 
 
 class UnsupportedDependency(ConfigurationError, ImportError):

@@ -4,6 +4,7 @@ summary, and the in-memory layer's ``channels``/``groups`` mappings."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -204,3 +205,39 @@ async def test_clearing_groups_then_expiry_stays_consistent() -> None:
     await layer.group_send("room2", {"type": "y"})
     # a's message expired unread, so it left its groups (Channels), room2 included.
     assert "room2" not in layer.groups
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [("chat.room-1_a", True), ("specific.x!abc", True), ("specific.x!", True), ("a b", False)],
+)
+def test_name_regex_attributes_as_in_channels(name: str, valid: bool) -> None:
+    layer = BaseChannelLayer()
+    assert bool(layer.channel_name_regex.match(name)) is valid
+    assert bool(layer.group_name_regex.match(name)) is (valid and "!" not in name)
+
+
+class ColonNames(BaseChannelLayer):
+    """A project layer that widens the names it accepts, as Channels lets a subclass do."""
+
+    channel_name_regex = re.compile(r"[a-zA-Z0-9\-_.:]+(?:![a-zA-Z0-9\-_.]*)?\Z")
+    group_name_regex = re.compile(r"[a-z:]+\Z")
+
+
+def test_a_subclass_regex_widens_the_names() -> None:
+    layer = ColonNames()
+    assert layer.require_valid_channel_name("tenant:chat")
+    assert layer.require_valid_group_name("tenant:room")
+    with pytest.raises(InvalidChannelName):
+        BaseChannelLayer().require_valid_channel_name("tenant:chat")
+
+
+def test_a_subclass_regex_narrows_the_names_and_says_so() -> None:
+    with pytest.raises(InvalidChannelName) as info:
+        ColonNames().require_valid_group_name("Room")
+    assert "does not match ColonNames.group_name_regex" in str(info.value)
+    # The length limit and the receive() rule still hold.
+    with pytest.raises(InvalidChannelName):
+        ColonNames().require_valid_channel_name("a" * 100)
+    with pytest.raises(InvalidChannelName, match="must end at the '!'"):
+        ColonNames().require_valid_channel_name("t:c!x", receive=True)
