@@ -403,6 +403,17 @@ class RedisChannelLayer(BaseChannelLayer):
         state.normal.clear()
         state.unreceived.clear()
 
+    async def wait_received(self) -> None:
+        """Return once this event loop's receives have settled in Redis (channels_redis' name).
+
+        channels_redis waits here for the tasks that tidy up after receives; ours writes the
+        pending counts of received process-local messages, so that a capacity check from
+        another process sees the room those receives made.
+        """
+        state = self._states.get(asyncio.get_running_loop())
+        if state is not None:
+            await state.flush_received()
+
     async def close_pools(self) -> None:
         """Close this event loop's connections (channels_redis' name, used in test teardown).
 
