@@ -279,11 +279,12 @@ class BufferedChannel:
 class ChannelsView(MutableMapping[str, BufferedChannel]):
     """``{channel: BufferedChannel}`` over the layer's buffers (no copy).
 
-    Deleting an entry (``del``, ``pop``, ``popitem``, ``clear()``) drops the messages waiting
-    there, as deleting a queue from Channels' ``layer.channels`` does. Unlike there, a receiver
-    already waiting on that channel keeps waiting and gets the next message sent to it
-    (Channels leaves it on an orphaned queue nobody sends to), so the channel stays listed
-    while such a receiver waits. Group memberships are kept. Entries cannot be assigned.
+    Deleting an entry (``del``, ``pop``, ``popitem``, ``clear()``) forgets the channel's
+    buffer as deleting a queue from Channels' ``layer.channels`` does: messages nobody waits
+    for are gone, a receiver already woken for a message still gets it (Channels' own
+    ``test_race_empty``), and a receiver still waiting keeps waiting on the forgotten buffer,
+    where no later send reaches it, exactly as in Channels. The next send starts a new buffer.
+    Group memberships are kept. Entries cannot be assigned.
     """
 
     __slots__ = ("_buffers",)
@@ -305,12 +306,7 @@ class ChannelsView(MutableMapping[str, BufferedChannel]):
     def __delitem__(self, name: str) -> None:
         if name not in self._buffers:
             raise KeyError(name)
-        self._buffers.discard(name)
-
-    def clear(self) -> None:
-        """Drop every waiting message (receivers keep waiting)."""
-        # Not MutableMapping's popitem loop: a channel with a waiting receiver stays listed.
-        self._buffers.clear()
+        self._buffers.detach(name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._buffers

@@ -124,13 +124,32 @@ async def test_pop_and_clear_channels() -> None:
     assert await layer.receive("b") == {"type": "after"}
 
 
-async def test_a_waiting_receiver_survives_clearing_channels() -> None:
+async def test_a_woken_receiver_still_gets_its_message_after_del() -> None:
+    # Channels' test_race_empty: the message was sent to a waiting receiver, then the entry
+    # was deleted before that receiver ran.
+    layer = InMemoryChannelLayer()
+    receiver = asyncio.ensure_future(layer.receive("test-channel-1"))
+    await asyncio.sleep(0)
+    await layer.send("test-channel-1", {"type": "test.message", "text": "Ahoy-hoy!"})
+    del layer.channels["test-channel-1"]
+    assert (await asyncio.wait_for(receiver, 1))["text"] == "Ahoy-hoy!"
+
+
+async def test_a_receiver_waiting_on_a_deleted_channel_is_left_behind_as_in_channels() -> None:
     layer = InMemoryChannelLayer()
     receiver = asyncio.ensure_future(layer.receive("waited"))
     await asyncio.sleep(0)
-    layer.channels.clear()  # Channels would orphan this receiver's queue; ours keeps it
-    await layer.send("waited", {"type": "still.heard"})
-    assert await asyncio.wait_for(receiver, 1) == {"type": "still.heard"}
+    layer.channels.clear()
+    await layer.send("waited", {"type": "new.buffer"})
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert not receiver.done()  # waits on the forgotten buffer
+    assert layer.channels["waited"].qsize() == 1
+    assert await layer.receive("waited") == {"type": "new.buffer"}
+    receiver.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await receiver
+    assert "waited" not in layer.channels
 
 
 async def test_deleting_a_channel_keeps_its_groups() -> None:
