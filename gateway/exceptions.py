@@ -24,8 +24,10 @@
     │   │   ├── InvalidMessage (also TypeError)      a layer message is not a serializable dict
     │   │   └── ReadOnlyEntry (also TypeError)       assignment to a layer's channels/groups view
     │   └── RemoteProtocolError                    the peer sent something invalid
-    │       └── UnexpectedMessage (also AssertionError)  a test communicator got the wrong message
+    │       ├── UnexpectedMessage (also AssertionError)  a test communicator got the wrong message
+    │       └── UnexpectedFrame (also ValueError)        a JSON consumer got a binary frame
     ├── RequestAborted / RequestTimeout            HTTP consumers: the client went away / too slow
+    ├── SessionDeleted (also SessionInterrupted, SuspiciousOperation)  deleted mid-request
     ├── ScopeClosed                                the scope ended before the event was handled
     ├── ApplicationCancelled (also CancelledError)  a test communicator's application was cancelled
     ├── RetryAfter                                 the peer asked us to wait (429): pause, resend
@@ -39,6 +41,9 @@ meaning; they are just rooted in GatewayError so ``except GatewayError`` catches
 from __future__ import annotations
 
 import asyncio
+
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.core.exceptions import SuspiciousOperation
 
 
 class GatewayError(Exception):
@@ -151,6 +156,13 @@ class UnexpectedMessage(RemoteProtocolError, AssertionError):
     """
 
 
+class UnexpectedFrame(RemoteProtocolError, ValueError):
+    """The client sent a frame the consumer cannot take (a binary frame to a JSON consumer).
+
+    Also a ValueError: Channels raises ValueError there, and tests written for it catch that.
+    """
+
+
 class ApplicationCancelled(GatewayError, asyncio.CancelledError):
     """A test communicator's application was cancelled (a receive timed out, or stop()).
 
@@ -194,6 +206,13 @@ class OutboxClosed(GatewayError):
 
 class RequestAborted(GatewayError):
     """The client went away before the request was complete."""
+
+
+class SessionDeleted(GatewayError, SessionInterrupted, SuspiciousOperation):
+    """The session was deleted while a request used it (a concurrent logout), so it could not
+    be saved. Django's ``SessionInterrupted`` (what its SessionMiddleware raises) and also a
+    ``SuspiciousOperation``, which Channels raises there: handlers and tests written for either
+    catch it."""
 
 
 class RequestTimeout(RequestAborted):
