@@ -21,6 +21,7 @@
     │   ├── LocalProtocolError                     our caller broke the API (a bug in the caller)
     │   │   ├── InvalidState (also AssertionError)
     │   │   ├── InvalidChannelName (also TypeError)  a channel/group name breaks the naming rules
+    │   │   │   └── ForeignChannel (also AssertionError)  receive on another process's channel
     │   │   ├── InvalidMessage (also TypeError)      a layer message is not a serializable dict
     │   │   └── ReadOnlyEntry (also TypeError)       assignment to a layer's channels/groups view
     │   └── RemoteProtocolError                    the peer sent something invalid
@@ -134,6 +135,12 @@ class InvalidState(LocalProtocolError, AssertionError):
 
 class InvalidChannelName(LocalProtocolError, TypeError):
     """A channel or group name breaks a naming rule (TypeError, as in Channels)."""
+
+
+class ForeignChannel(InvalidChannelName, AssertionError):
+    """A process-local channel made by another process (or layer instance) was given to
+    ``receive()``: only the process that made it with ``new_channel()`` can receive on it.
+    Also an AssertionError, as channels_redis asserts there."""
 
 
 class InvalidMessage(LocalProtocolError, TypeError):

@@ -30,7 +30,7 @@ from gateway.exceptions import (
     ChannelFull,
     ChannelLayerUnavailable,
     ConfigurationError,
-    InvalidChannelName,
+    ForeignChannel,
     InvalidState,
     RemoteProtocolError,
 )
@@ -225,14 +225,15 @@ class RedisChannelLayer(BaseChannelLayer):
         nothing. While Redis is unreachable, the call keeps waiting (the reader retries).
 
         Raises:
-            InvalidChannelName: a bad name, or another process's channel.
+            InvalidChannelName: a bad name; ForeignChannel (one, and an AssertionError as in
+                channels_redis) for another process's channel.
             InvalidState: another event loop already receives this process's channels.
         """
         self.require_valid_channel_name(channel)
         bang = channel.find("!")
         if bang >= 0 and not channel.endswith(self._owner_suffix, 0, bang + 1):
             # Reading another process's list would steal the messages of its channels.
-            raise InvalidChannelName(
+            raise ForeignChannel(
                 f"cannot receive on {channel!r}: it was not made by this layer's "
                 "new_channel() (process-local channels are received where they were created)"
             )
@@ -328,12 +329,8 @@ class RedisChannelLayer(BaseChannelLayer):
             self._over_capacity.inc(full)
             # INFO, as channels_redis: a slow consumer is normal operation, and the counter
             # above is what to alert on.
-            logger.info(
-                "group_send to %r: %d of %d members over capacity, not sent to them",
-                group,
-                full,
-                members,
-            )
+            # channels_redis' exact text: log alerts written for it keep matching.
+            logger.info("%s of %s channels over capacity in group %s", full, members, group)
 
     async def _group_send_sharded(
         self, state: LoopState, group: str, head: list[Any], cutoff: float
