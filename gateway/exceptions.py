@@ -8,6 +8,7 @@
     │   ├── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
     │   ├── SerializerDoesNotExist (also KeyError)  no serializer registered for a format
     │   ├── InvalidSerializer (also AssertionError) a class that cannot serialize was registered
+    │   ├── InvalidCookieSetting (also AssertionError)  a cookie attribute (SameSite) is unknown
     │   ├── SerializerUnavailable (also ImportError)  a registered serializer's library is missing
     │   └── UnsupportedDependency (also ImportError)  a pinned library whose privates we use changed
     ├── ChannelFull                                a channel is full: the message was not sent
@@ -81,6 +82,13 @@ class SerializerUnavailable(ConfigurationError, ImportError):
     """The serializer of the requested format needs a library that is not installed (a
     ``MissingSerializer`` placeholder was registered). An ImportError too, as channels_redis
     raises the ImportError itself."""
+
+
+class InvalidCookieSetting(ConfigurationError, AssertionError):
+    """A cookie attribute setting has a value browsers do not know (SESSION_COOKIE_SAMESITE).
+
+    Also an AssertionError: Channels asserts here, and its users' tests catch that.
+    """
 
 
 class UnsupportedDependency(ConfigurationError, ImportError):

@@ -27,7 +27,7 @@ from django.utils.http import http_date
 
 from gateway.applications import as_application
 from gateway.db import database_sync_to_async
-from gateway.exceptions import ConfigurationError, SessionDeleted
+from gateway.exceptions import ConfigurationError, InvalidCookieSetting, SessionDeleted
 from gateway.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,8 @@ class CookieMiddleware:
             samesite: ``"strict"``, ``"lax"``, ``"none"`` or None to leave it out.
 
         Raises:
-            ConfigurationError: ``samesite`` is not one of the allowed values.
+            InvalidCookieSetting: ``samesite`` is not one of the allowed values (a
+                ConfigurationError, and an AssertionError as Channels asserts).
         """
         cookies: SimpleCookie = SimpleCookie()
         cookies[key] = force_str(value)
@@ -123,8 +124,9 @@ class CookieMiddleware:
             morsel["httponly"] = True
         if samesite is not None:
             if samesite.lower() not in _SAMESITE_VALUES:
-                raise ConfigurationError(
-                    f"samesite must be 'strict', 'lax' or 'none', got {samesite!r}"
+                raise InvalidCookieSetting(
+                    f"samesite must be 'strict', 'lax' or 'none', got {samesite!r}: "
+                    "check SESSION_COOKIE_SAMESITE"
                 )
             morsel["samesite"] = samesite
         message.setdefault("headers", []).append(
