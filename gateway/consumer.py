@@ -22,6 +22,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from typing import Any, ClassVar
 
 from asgiref.sync import async_to_sync, markcoroutinefunction
@@ -38,6 +39,13 @@ from gateway.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.utils import Poller, await_many_dispatch, name_that_thing
 
 logger = logging.getLogger(__name__)
+
+#: True in the context of an application that a test communicator runs (gateway.testing):
+#: consumers then listen on their channel from the start, as Channels' do, so a test can find
+#: the channel in the in-memory layer's ``channels`` and send to it without the consumer
+#: having read its ``channel_name``. Elsewhere they start listening when the name is first
+#: read (nobody can send to it before), which saves a wait per idle connection.
+listen_from_start: ContextVar[bool] = ContextVar("gateway_listen_from_start", default=False)
 
 
 def get_handler_name(message: Mapping[str, Any]) -> str:
@@ -66,9 +74,10 @@ def get_handler_name(message: Mapping[str, Any]) -> str:
         )
     name = message_type.replace(".", "_")
     if name.startswith("_"):
+        # Starts with Channels' own text, which tests written for Channels match.
         raise UnknownEventType(
-            f"malformed message type {message_type!r} (leading underscore): "
-            "types must not start with '_' or '.', so they can never name private methods"
+            f"Malformed type in message (leading underscore): {message_type!r}; types must "
+            "not start with '_' or '.', so they can never name private methods"
         )
     if len(_handler_names) < _HANDLER_NAMES_CACHED:
         _handler_names[message_type] = name
@@ -210,6 +219,8 @@ class AsyncConsumer:
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         if self.channel_layer is not None:
             self._channel_name = await self.channel_layer.new_channel()
+            if listen_from_start.get():
+                self._listening = True
         self.base_send = async_to_sync(send) if self._sync else send
         self._task = asyncio.current_task()
         try:

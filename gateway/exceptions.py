@@ -8,6 +8,8 @@
     │   ├── AdapterNotConfigured                   an adapter lacks its broker/token/TNC setting
     │   ├── SerializerDoesNotExist (also KeyError)  no serializer registered for a format
     │   ├── InvalidSerializer (also AssertionError) a class that cannot serialize was registered
+    │   ├── InvalidCookieSetting (also AssertionError)  a cookie attribute (SameSite) is unknown
+    │   ├── SerializerUnavailable (also ImportError)  a registered serializer's library is missing
     │   └── UnsupportedDependency (also ImportError)  a pinned library whose privates we use changed
     ├── ChannelFull                                a channel is full: the message was not sent
     ├── ChannelLayerUnavailable (also ConnectionError)  the layer's server stayed unreachable
@@ -20,10 +22,14 @@
     │   ├── LocalProtocolError                     our caller broke the API (a bug in the caller)
     │   │   ├── InvalidState (also AssertionError)
     │   │   ├── InvalidChannelName (also TypeError)  a channel/group name breaks the naming rules
-    │   │   └── InvalidMessage (also TypeError)      a layer message is not a serializable dict
+    │   │   │   └── ForeignChannel (also AssertionError)  receive on another process's channel
+    │   │   ├── InvalidMessage (also TypeError)      a layer message is not a serializable dict
+    │   │   └── ReadOnlyEntry (also TypeError)       assignment to a layer's channels/groups view
     │   └── RemoteProtocolError                    the peer sent something invalid
-    │       └── UnexpectedMessage (also AssertionError)  a test communicator got the wrong message
+    │       ├── UnexpectedMessage (also AssertionError)  a test communicator got the wrong message
+    │       └── UnexpectedFrame (also ValueError)        a JSON consumer got a binary frame
     ├── RequestAborted / RequestTimeout            HTTP consumers: the client went away / too slow
+    ├── SessionDeleted (also SessionInterrupted, SuspiciousOperation)  deleted mid-request
     ├── ScopeClosed                                the scope ended before the event was handled
     ├── ApplicationCancelled (also CancelledError)  a test communicator's application was cancelled
     ├── RetryAfter                                 the peer asked us to wait (429): pause, resend
@@ -37,6 +43,9 @@ meaning; they are just rooted in GatewayError so ``except GatewayError`` catches
 from __future__ import annotations
 
 import asyncio
+
+from django.contrib.sessions.exceptions import SessionInterrupted
+from django.core.exceptions import SuspiciousOperation
 
 
 class GatewayError(Exception):
@@ -66,6 +75,19 @@ class InvalidSerializer(ConfigurationError, AssertionError):
     """A serializer class without serialize/deserialize was registered.
 
     Also an AssertionError: channels_redis asserts here, and its users' tests catch that.
+    """
+
+
+class SerializerUnavailable(ConfigurationError, ImportError):
+    """The serializer of the requested format needs a library that is not installed (a
+    ``MissingSerializer`` placeholder was registered). An ImportError too, as channels_redis
+    raises the ImportError itself."""
+
+
+class InvalidCookieSetting(ConfigurationError, AssertionError):
+    """A cookie attribute setting has a value browsers do not know (SESSION_COOKIE_SAMESITE).
+
+    Also an AssertionError: Channels asserts here, and its users' tests catch that.
     """
 
 
@@ -123,8 +145,19 @@ class InvalidChannelName(LocalProtocolError, TypeError):
     """A channel or group name breaks a naming rule (TypeError, as in Channels)."""
 
 
+class ForeignChannel(InvalidChannelName, AssertionError):
+    """A process-local channel made by another process (or layer instance) was given to
+    ``receive()``: only the process that made it with ``new_channel()`` can receive on it.
+    Also an AssertionError, as channels_redis asserts there."""
+
+
 class InvalidMessage(LocalProtocolError, TypeError):
     """A channel layer message is not a dict the layer can serialize (TypeError, as in Channels)."""
+
+
+class ReadOnlyEntry(LocalProtocolError, TypeError):
+    """An in-memory layer's ``channels``/``groups`` view was assigned to: they accept deletion
+    only; channels and memberships are made by send/receive and group_add."""
 
 
 class RemoteProtocolError(ProtocolError):
@@ -135,6 +168,13 @@ class UnexpectedMessage(RemoteProtocolError, AssertionError):
     """A test communicator got another message than the one it waits for.
 
     Also an AssertionError: Channels' communicators assert there, and tests catch that.
+    """
+
+
+class UnexpectedFrame(RemoteProtocolError, ValueError):
+    """The client sent a frame the consumer cannot take (a binary frame to a JSON consumer).
+
+    Also a ValueError: Channels raises ValueError there, and tests written for it catch that.
     """
 
 
@@ -181,6 +221,13 @@ class OutboxClosed(GatewayError):
 
 class RequestAborted(GatewayError):
     """The client went away before the request was complete."""
+
+
+class SessionDeleted(GatewayError, SessionInterrupted, SuspiciousOperation):
+    """The session was deleted while a request used it (a concurrent logout), so it could not
+    be saved. Django's ``SessionInterrupted`` (what its SessionMiddleware raises) and also a
+    ``SuspiciousOperation``, which Channels raises there: handlers and tests written for either
+    catch it."""
 
 
 class RequestTimeout(RequestAborted):

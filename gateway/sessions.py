@@ -20,7 +20,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
-from django.contrib.sessions.exceptions import SessionInterrupted
 from django.http.cookie import parse_cookie
 from django.utils.encoding import force_str
 from django.utils.functional import LazyObject
@@ -28,7 +27,7 @@ from django.utils.http import http_date
 
 from gateway.applications import as_application
 from gateway.db import database_sync_to_async
-from gateway.exceptions import ConfigurationError
+from gateway.exceptions import ConfigurationError, InvalidCookieSetting, SessionDeleted
 from gateway.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
@@ -95,7 +94,8 @@ class CookieMiddleware:
             samesite: ``"strict"``, ``"lax"``, ``"none"`` or None to leave it out.
 
         Raises:
-            ConfigurationError: ``samesite`` is not one of the allowed values.
+            InvalidCookieSetting: ``samesite`` is not one of the allowed values (a
+                ConfigurationError, and an AssertionError as Channels asserts).
         """
         cookies: SimpleCookie = SimpleCookie()
         cookies[key] = force_str(value)
@@ -124,8 +124,9 @@ class CookieMiddleware:
             morsel["httponly"] = True
         if samesite is not None:
             if samesite.lower() not in _SAMESITE_VALUES:
-                raise ConfigurationError(
-                    f"samesite must be 'strict', 'lax' or 'none', got {samesite!r}"
+                raise InvalidCookieSetting(
+                    f"samesite must be 'strict', 'lax' or 'none', got {samesite!r}: "
+                    "check SESSION_COOKIE_SAMESITE"
                 )
             morsel["samesite"] = samesite
         message.setdefault("headers", []).append(
@@ -236,13 +237,14 @@ class InstanceSessionWrapper:
         """Save the session (sync: runs in a thread through database_sync_to_async).
 
         Raises:
-            SessionInterrupted: the session was deleted meanwhile (e.g. a concurrent logout),
-                as Django's own SessionMiddleware reports it.
+            SessionDeleted: the session was deleted meanwhile (e.g. a concurrent logout); a
+                ``SessionInterrupted`` as Django's SessionMiddleware raises, and a
+                ``SuspiciousOperation`` as Channels raises.
         """
         try:
             self.scope["session"].save()
         except UpdateError:
-            raise SessionInterrupted(
+            raise SessionDeleted(
                 "the session was deleted before the request completed; "
                 "the user may have logged out in a concurrent request"
             ) from None

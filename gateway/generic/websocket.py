@@ -23,8 +23,8 @@ from gateway.exceptions import (
     DenyConnection,
     InvalidChannelLayerError,
     LocalProtocolError,
-    RemoteProtocolError,
     StopConsumer,
+    UnexpectedFrame,
 )
 from gateway.types import Message
 from gateway.utils import Headers, header_list
@@ -92,7 +92,7 @@ def _group_layer(consumer: AsyncConsumer) -> Any:
 
 def _text_frame_or_fail(text_data: str | None) -> str:
     if text_data is None:
-        raise RemoteProtocolError(
+        raise UnexpectedFrame(
             "a JSON websocket consumer received a binary frame: send JSON as text frames"
         )
     return text_data
@@ -195,7 +195,8 @@ class JsonWebsocketConsumer(WebsocketConsumer):
         """Decode the frame and call ``receive_json``, or ``receive_invalid_json`` if it fails.
 
         Raises:
-            RemoteProtocolError: the client sent a binary frame.
+            UnexpectedFrame: the client sent a binary frame (a RemoteProtocolError and a
+                ValueError).
         """
         text = _text_frame_or_fail(text_data)
         try:

@@ -62,6 +62,11 @@ class BaseChannelLayer:
         f"with length < {MAX_NAME_LENGTH} "
         "containing only ASCII alphanumerics, hyphens, underscores, or periods."
     )
+    #: A whole valid channel name, matched with ``.match`` (Channels' attribute). A subclass may
+    #: replace it to accept other names; the ``receive`` rule and length limit still apply.
+    channel_name_regex: ClassVar[re.Pattern[str]] = _CHANNEL_NAME
+    #: A whole valid group name, matched with ``.match`` (Channels' attribute); replaceable too.
+    group_name_regex: ClassVar[re.Pattern[str]] = _NAME_CHARS
     #: Optional features this layer implements ("groups", "flush").
     extensions: ClassVar[list[str]] = []
 
@@ -109,16 +114,31 @@ class BaseChannelLayer:
         if (
             isinstance(name, str)
             and len(name) < self.MAX_NAME_LENGTH
-            and _valid_channel_name(name)
+            # Inlined _matches_channel_regex: this runs on every send and receive.
+            and (
+                _valid_channel_name(name)
+                if self.channel_name_regex is _CHANNEL_NAME
+                else self.channel_name_regex.match(name) is not None
+            )
             and (not receive or "!" not in name or name[-1] == "!")
         ):
             return True
         self._explain_bad_name("channel", name, receive=receive)
         return True  # pragma: no cover - _explain_bad_name always raises
 
+    def _matches_channel_regex(self, name: str) -> bool:
+        regex = self.channel_name_regex
+        if regex is _CHANNEL_NAME:
+            return _valid_channel_name(name)  # the cached hot path
+        return regex.match(name) is not None
+
     def require_valid_group_name(self, name: object) -> bool:
         """Check a group name; return True or raise InvalidChannelName saying which rule broke."""
-        if isinstance(name, str) and len(name) < self.MAX_NAME_LENGTH and _NAME_CHARS.match(name):
+        if (
+            isinstance(name, str)
+            and len(name) < self.MAX_NAME_LENGTH
+            and self.group_name_regex.match(name)
+        ):
             return True
         self._explain_bad_name("group", name)
         return True  # pragma: no cover - _explain_bad_name always raises
@@ -170,15 +190,24 @@ class BaseChannelLayer:
 
     def _explain_bad_name(self, kind: str, name: object, receive: bool = False) -> None:
         """Raise InvalidChannelName naming the first rule ``name`` breaks."""
+        if (
+            receive
+            and isinstance(name, str)
+            and self.match_type_and_length(name)
+            and self._matches_channel_regex(name)
+        ):
+            # Only the receive() rule broke: Channels has its own message for it, no summary.
+            raise InvalidChannelName(
+                "process-local channel names given to receive() must end at the '!': "
+                f"{_shown(name)}"
+            )
         try:
-            self._find_broken_rule(kind, name, receive)
+            self._find_broken_rule(kind, name)
         except InvalidChannelName as exc:
-            if receive and self.match_type_and_length(name) and _valid_channel_name(str(name)):
-                raise  # only the receive() rule broke: Channels has its own message for it
             summary = self.invalid_name_error.format(kind.capitalize())
             raise InvalidChannelName(f"{exc}. {summary}") from None
 
-    def _find_broken_rule(self, kind: str, name: object, receive: bool) -> None:
+    def _find_broken_rule(self, kind: str, name: object) -> None:
         if not isinstance(name, str):
             raise InvalidChannelName(
                 f"{kind} name must be a str, got {type(name).__name__}: {_shown(repr(name))}"
@@ -196,7 +225,7 @@ class BaseChannelLayer:
                 f"{kind} name may contain only ASCII letters, digits, '-', '_' and '.', "
                 f"got {bad.group()!r} at position {bad.start()} in {_shown(name)}"
             )
-        if kind == "group":
+        if kind == "group" and "!" in name:
             raise InvalidChannelName(
                 f"group name may not contain '!' (it marks process-local channels): {_shown(name)}"
             )
@@ -206,12 +235,11 @@ class BaseChannelLayer:
             raise InvalidChannelName(
                 f"channel name needs at least one character before its '!': {_shown(name)}"
             )
-        if receive:
-            raise InvalidChannelName(
-                "process-local channel names given to receive() must end at the '!': "
-                f"{_shown(name)}"
-            )
-        raise InvalidChannelName(f"invalid {kind} name: {_shown(name)}")  # pragma: no cover
+        # Only a subclass's own channel_name_regex/group_name_regex can refuse a name here.
+        raise InvalidChannelName(
+            f"{kind} name does not match {type(self).__name__}.{kind}_name_regex "
+            f"({getattr(self, kind + '_name_regex').pattern!r}): {_shown(name)}"
+        )
 
     # The API every layer offers; extensions ("groups", "flush") are listed in `extensions`.
 

@@ -243,6 +243,17 @@ class ChannelBuffers:
             del self._channels[name]
         return count
 
+    def detach(self, name: str) -> int:
+        """Forget channel ``name``'s buffer as Channels forgets a queue deleted from its
+        ``layer.channels``; return how many messages it held.
+
+        Receivers already waiting on it keep that buffer: one already woken still takes its
+        message, the others wait on a buffer nobody puts to any more, as in Channels. The
+        next put or get on ``name`` starts a new buffer.
+        """
+        channel = self._channels.pop(name, None)
+        return 0 if channel is None else len(channel.messages)
+
     def clear(self) -> dict[str, int]:
         """Drop every buffered message (waiters keep waiting); return the counts per channel."""
         dropped = {name: len(ch.messages) for name, ch in self._channels.items() if ch.messages}

@@ -16,12 +16,12 @@ import asyncio
 import logging
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from copy import deepcopy
 from typing import Any, ClassVar
 
 from gateway.clock import Clock, time_source
-from gateway.exceptions import ChannelFull
+from gateway.exceptions import ChannelFull, ReadOnlyEntry
 from gateway.layers.base import BaseChannelLayer, CapacityPattern
 from gateway.layers.buffers import ChannelBuffers
 from gateway.metrics import incrementer, layer_messages
@@ -91,18 +91,21 @@ class InMemoryChannelLayer(BaseChannelLayer):
     def channels(self) -> ChannelsView:
         """Channels holding messages or waiting receivers, as Channels' ``layer.channels``.
 
-        A read-only mapping: ``"name" in layer.channels``, ``len(layer.channels)``,
+        ``"name" in layer.channels``, ``len(layer.channels)``,
         ``layer.channels["name"].qsize()``. A channel leaves it when emptied by a receive;
         expired messages are dropped lazily (on the next call that reaches them), not at once.
+        Tests may drop a channel's messages with ``del``, ``pop`` or ``clear()``; see
+        :class:`ChannelsView`.
         """
         return ChannelsView(self._buffers)
 
     @property
-    def groups(self) -> Mapping[str, Mapping[str, float]]:
+    def groups(self) -> GroupsView:
         """``{group: {channel: joined_at}}`` (``time.monotonic()`` seconds), as Channels'
-        ``layer.groups`` (which holds ``time.time()``). Read it; change groups with
-        ``group_add``/``group_discard``."""
-        return self._groups
+        ``layer.groups`` (which holds ``time.time()``). Add members with ``group_add``; remove
+        them with ``group_discard`` or, as tests written for Channels do, with ``del``, ``pop``
+        or ``clear()`` on the group or on its members (see :class:`GroupsView`)."""
+        return GroupsView(self)
 
     async def send(self, channel: str, message: dict[str, Any]) -> None:
         """Send a message to a channel.
@@ -273,8 +276,16 @@ class BufferedChannel:
         return f"<BufferedChannel {self.name!r}: {self.qsize()} waiting>"
 
 
-class ChannelsView(Mapping[str, BufferedChannel]):
-    """Read-only ``{channel: BufferedChannel}`` over the layer's buffers (no copy)."""
+class ChannelsView(MutableMapping[str, BufferedChannel]):
+    """``{channel: BufferedChannel}`` over the layer's buffers (no copy).
+
+    Deleting an entry (``del``, ``pop``, ``popitem``, ``clear()``) forgets the channel's
+    buffer as deleting a queue from Channels' ``layer.channels`` does: messages nobody waits
+    for are gone, a receiver already woken for a message still gets it (Channels' own
+    ``test_race_empty``), and a receiver still waiting keeps waiting on the forgotten buffer,
+    where no later send reaches it, exactly as in Channels. The next send starts a new buffer.
+    Group memberships are kept. Entries cannot be assigned.
+    """
 
     __slots__ = ("_buffers",)
 
@@ -286,6 +297,17 @@ class ChannelsView(Mapping[str, BufferedChannel]):
             raise KeyError(name)
         return BufferedChannel(self._buffers, name)
 
+    def __setitem__(self, name: str, value: BufferedChannel) -> None:
+        raise ReadOnlyEntry(
+            f"cannot assign layer.channels[{name!r}]: channels are made by send() and "
+            "receive(); only deleting an entry is supported"
+        )
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._buffers:
+            raise KeyError(name)
+        self._buffers.detach(name)
+
     def __contains__(self, name: object) -> bool:
         return name in self._buffers
 
@@ -294,6 +316,100 @@ class ChannelsView(Mapping[str, BufferedChannel]):
 
     def __len__(self) -> int:
         return len(self._buffers)
+
+
+class GroupsView(MutableMapping[str, "GroupMembers"]):
+    """``{group: GroupMembers}`` over an :class:`InMemoryChannelLayer`'s groups (no copy).
+
+    Deleting a group (``del``, ``pop``, ``popitem``, ``clear()``) removes all its members, as
+    ``group_discard`` of each would. Groups cannot be assigned: use ``group_add``.
+    """
+
+    __slots__ = ("_layer",)
+
+    def __init__(self, layer: InMemoryChannelLayer) -> None:
+        self._layer = layer
+
+    def __getitem__(self, group: str) -> GroupMembers:
+        if group not in self._layer._groups:
+            raise KeyError(group)
+        return GroupMembers(self._layer, group)
+
+    def __setitem__(self, group: str, value: Mapping[str, float]) -> None:
+        raise ReadOnlyEntry(
+            f"cannot assign layer.groups[{group!r}]: add members with group_add(); only "
+            "deleting a group or a member is supported"
+        )
+
+    def __delitem__(self, group: str) -> None:
+        members = self._layer._groups.pop(group)  # KeyError when there is no such group
+        for channel in members:
+            self._layer._forget_membership(channel, group)
+
+    def __contains__(self, group: object) -> bool:
+        return group in self._layer._groups
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._layer._groups))
+
+    def __len__(self) -> int:
+        return len(self._layer._groups)
+
+    def clear(self) -> None:
+        """Remove every group and membership."""
+        self._layer._groups.clear()
+        self._layer._memberships.clear()
+
+    def __repr__(self) -> str:
+        return repr({group: dict(members) for group, members in self._layer._groups.items()})
+
+
+class GroupMembers(MutableMapping[str, float]):
+    """``{channel: joined_at}`` of one group of an :class:`InMemoryChannelLayer`.
+
+    Deleting a member (``del``, ``pop``, ``clear()``) is ``group_discard``: the group
+    disappears from :class:`GroupsView` with its last member. Members cannot be assigned.
+    """
+
+    __slots__ = ("_group", "_layer")
+
+    def __init__(self, layer: InMemoryChannelLayer, group: str) -> None:
+        self._layer = layer
+        self._group = group
+
+    def _members(self) -> OrderedDict[str, float]:
+        # Looked up each time: the group may have been emptied and made again since.
+        return self._layer._groups.get(self._group) or OrderedDict()
+
+    def __getitem__(self, channel: str) -> float:
+        return self._members()[channel]
+
+    def __setitem__(self, channel: str, joined_at: float) -> None:
+        raise ReadOnlyEntry(
+            f"cannot assign layer.groups[{self._group!r}][{channel!r}]: use group_add(); "
+            "only deleting a member is supported"
+        )
+
+    def __delitem__(self, channel: str) -> None:
+        members = self._layer._groups.get(self._group)
+        if members is None or channel not in members:
+            raise KeyError(channel)
+        del members[channel]
+        self._layer._forget_membership(channel, self._group)
+        if not members:
+            del self._layer._groups[self._group]
+
+    def __contains__(self, channel: object) -> bool:
+        return channel in self._members()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._members()))
+
+    def __len__(self) -> int:
+        return len(self._members())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._members()))
 
 
 class ChannelPoller:

@@ -38,6 +38,12 @@ class WebsocketDenier:
     server turns into an HTTP 403 response to the handshake, then waits for the disconnect.
     """
 
+    @classmethod
+    def as_asgi(cls) -> WebsocketDenier:
+        """Return an instance: Channels' WebsocketDenier is a consumer, so routes written for
+        it say ``WebsocketDenier.as_asgi()``; ours keeps no state, one instance serves all."""
+        return cls()
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Deny the connection and return once the client is gone."""
         while True:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 from typing import Any, cast
 
 from asgiref.testing import ApplicationCommunicator as BaseApplicationCommunicator
 
 from gateway.applications import as_application
+from gateway.consumer import listen_from_start
+from gateway.db import keep_connections
 from gateway.exceptions import ApplicationCancelled
 from gateway.types import Scope
 
@@ -39,6 +42,27 @@ class ApplicationCommunicator(BaseApplicationCommunicator):
             scope: the scope of the connection the test plays.
         """
         super().__init__(as_application(application), scope)  # type: ignore[no-untyped-call]
+
+    @property
+    def future(self) -> asyncio.Task[Any]:
+        """The application's task, started on first use.
+
+        It runs in an empty context, as asgiref's, with :data:`gateway.db.keep_connections`
+        set: ``database_sync_to_async`` then leaves Django's connections open, so a consumer's
+        ORM calls in a Django ``TestCase`` keep the test's connection and transaction (as
+        Channels' communicators do). :data:`gateway.consumer.listen_from_start` is set too:
+        consumers listen on their channel at once, as Channels' do, so tests that find it in
+        ``layer.channels`` can send to it.
+        """
+        if self._future is None:
+            context = contextvars.Context()
+            context.run(keep_connections.set, True)
+            context.run(listen_from_start.set, True)
+            self._future = context.run(
+                asyncio.create_task,
+                self.application(self.scope, self.input_queue.get, self.output_queue.put),
+            )
+        return self._future
 
     def _raise_if_failed(self) -> None:
         """Re-raise the application's exception, if it raised one."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.fernet import InvalidToken
 
-from gateway.exceptions import InvalidMessage, RemoteProtocolError
+from gateway.exceptions import ConfigurationError, InvalidMessage, RemoteProtocolError
 from gateway.layers.redis.serializers import registry
 
 
@@ -31,23 +31,38 @@ class MessageCodec:
             (default, as channels_redis), "json", or one the project registered.
         symmetric_encryption_keys: secrets; the first encrypts, any of them decrypts (key
             rotation: put the new key first, keep the old ones until old messages expired).
+        random_prefix_length: random bytes put before every payload and cut off when read
+            (channels_redis' option, passed to the serializer); every process must agree.
 
     Raises:
         SerializerDoesNotExist: no serializer is registered under that format.
-        ConfigurationError: the keys are one string instead of a list.
+        ConfigurationError: the keys are one string instead of a list, or
+            ``random_prefix_length`` is not an int >= 0.
     """
 
     def __init__(
         self,
         serializer: str = "msgpack",
         symmetric_encryption_keys: Iterable[str | bytes] | None = None,
+        random_prefix_length: int = 0,
     ) -> None:
+        # bool is an int: True would silently mean one byte.
+        if (
+            not isinstance(random_prefix_length, int)
+            or isinstance(random_prefix_length, bool)
+            or random_prefix_length < 0
+        ):
+            raise ConfigurationError(
+                "CONFIG random_prefix_length must be an int >= 0 (random bytes before each "
+                f"payload), got {random_prefix_length!r}"
+            )
         self.format = serializer
+        self.random_prefix_length = random_prefix_length
         #: The serializer object (``serialize``/``deserialize``), built from the registry.
         self.serializer = registry.get_serializer(
             serializer,
             symmetric_encryption_keys=symmetric_encryption_keys,
-            random_prefix_length=0,
+            random_prefix_length=random_prefix_length,
             expiry=None,
         )
         self.encrypted = bool(symmetric_encryption_keys)

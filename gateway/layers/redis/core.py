@@ -30,7 +30,7 @@ from gateway.exceptions import (
     ChannelFull,
     ChannelLayerUnavailable,
     ConfigurationError,
-    InvalidChannelName,
+    ForeignChannel,
     InvalidState,
     RemoteProtocolError,
 )
@@ -70,6 +70,10 @@ class RedisChannelLayer(BaseChannelLayer):
         symmetric_encryption_keys: encrypt messages at rest in Redis; the first key encrypts,
             any key decrypts (rotation).
         serializer_format: "msgpack" (default) or "json". ``serializer`` is accepted as alias.
+        random_prefix_length: random bytes put before every stored payload (channels_redis'
+            option). Default 0, where channels_redis has 12: it keeps messages in sorted sets,
+            whose members must differ; our channel lists need no such prefix. Every process of
+            the layer must use the same value.
         ssl_cert_reqs: for rediss:// hosts: "required" (default), "optional" or "none"
             ("none" accepts a self-signed certificate, as Heroku Redis presents).
         reconnect_timeout: seconds send/group calls keep retrying an unreachable Redis before
@@ -95,6 +99,7 @@ class RedisChannelLayer(BaseChannelLayer):
         symmetric_encryption_keys: Iterable[str | bytes] | None = None,
         serializer_format: str = "msgpack",
         serializer: str | None = None,
+        random_prefix_length: int = 0,
         ssl_cert_reqs: str | None = None,
         reconnect_timeout: float = 30.0,
         cluster: bool = False,
@@ -121,7 +126,9 @@ class RedisChannelLayer(BaseChannelLayer):
         self.prefix = prefix
         self.group_expiry = group_expiry
         self.reconnect_timeout = reconnect_timeout
-        self.codec = MessageCodec(serializer or serializer_format, symmetric_encryption_keys)
+        self.codec = MessageCodec(
+            serializer or serializer_format, symmetric_encryption_keys, random_prefix_length
+        )
         #: Names every process-local channel of this layer instance (this process).
         self.client_prefix = uuid.uuid4().hex[:12]
         self._owner_suffix = f".{self.client_prefix}!"
@@ -218,14 +225,15 @@ class RedisChannelLayer(BaseChannelLayer):
         nothing. While Redis is unreachable, the call keeps waiting (the reader retries).
 
         Raises:
-            InvalidChannelName: a bad name, or another process's channel.
+            InvalidChannelName: a bad name; ForeignChannel (one, and an AssertionError as in
+                channels_redis) for another process's channel.
             InvalidState: another event loop already receives this process's channels.
         """
         self.require_valid_channel_name(channel)
         bang = channel.find("!")
         if bang >= 0 and not channel.endswith(self._owner_suffix, 0, bang + 1):
             # Reading another process's list would steal the messages of its channels.
-            raise InvalidChannelName(
+            raise ForeignChannel(
                 f"cannot receive on {channel!r}: it was not made by this layer's "
                 "new_channel() (process-local channels are received where they were created)"
             )
@@ -321,12 +329,8 @@ class RedisChannelLayer(BaseChannelLayer):
             self._over_capacity.inc(full)
             # INFO, as channels_redis: a slow consumer is normal operation, and the counter
             # above is what to alert on.
-            logger.info(
-                "group_send to %r: %d of %d members over capacity, not sent to them",
-                group,
-                full,
-                members,
-            )
+            # channels_redis' exact text: log alerts written for it keep matching.
+            logger.info("%s of %s channels over capacity in group %s", full, members, group)
 
     async def _group_send_sharded(
         self, state: LoopState, group: str, head: list[Any], cutoff: float
@@ -395,6 +399,17 @@ class RedisChannelLayer(BaseChannelLayer):
         state.local.clear()
         state.normal.clear()
         state.unreceived.clear()
+
+    async def wait_received(self) -> None:
+        """Return once this event loop's receives have settled in Redis (channels_redis' name).
+
+        channels_redis waits here for the tasks that tidy up after receives; ours writes the
+        pending counts of received process-local messages, so that a capacity check from
+        another process sees the room those receives made.
+        """
+        state = self._states.get(asyncio.get_running_loop())
+        if state is not None:
+            await state.flush_received()
 
     async def close_pools(self) -> None:
         """Close this event loop's connections (channels_redis' name, used in test teardown).

@@ -159,6 +159,12 @@ class LoopState:
             await self.clients[shard].lpush(layer.channel_key(name), *reversed(items))
         await self._flush_unreceived()
 
+    async def flush_received(self) -> None:
+        """Write the pending received counts now, after any flush already under way."""
+        if self._flusher is not None and not self._flusher.done():
+            await asyncio.shield(self._flusher)
+        await self._flush_unreceived()
+
     async def _flush_unreceived(self) -> None:
         for owner in list(self.unreceived):
             counts = self.take_unreceived(owner)

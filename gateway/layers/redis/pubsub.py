@@ -85,6 +85,9 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         channel_capacity: ``{glob or regex: capacity}`` per channel name.
         group_expiry: accepted for settings shared with RedisChannelLayer; unused here (a
             membership lasts until group_discard or the end of the process).
+        random_prefix_length: accepted for settings shared with RedisChannelLayer and
+            ignored, as channels_redis' Pub/Sub layer ignores it: a published payload is never
+            stored in a set, so it needs no random prefix.
         ssl_cert_reqs: for rediss:// hosts: "required" (default), "optional" or "none".
         reconnect_timeout: seconds send, group_send and subscribing keep retrying an
             unreachable Redis before they raise ChannelLayerUnavailable.
@@ -106,6 +109,7 @@ class RedisPubSubChannelLayer(BaseChannelLayer):
         group_expiry: float = 86400,
         ssl_cert_reqs: str | None = None,
         reconnect_timeout: float = 30.0,
+        random_prefix_length: int = 0,
     ) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
         self.hosts = parse_hosts(hosts, ssl_cert_reqs)

@@ -14,6 +14,15 @@
 
     registry.register_serializer("cbor", CborSerializer)
 
+When the format's library is optional, register a placeholder in its place, so that choosing
+the format says what to install (channels_redis' ``MissingSerializer``)::
+
+    try:
+        import cbor2
+    except ImportError as exc:
+        class CborSerializer(MissingSerializer):
+            exception = exc
+
 A serializer is built with the keywords ``symmetric_encryption_keys``, ``random_prefix_length``
 and ``expiry``. Subclasses of :class:`BaseMessageSerializer` get encryption (Fernet, keys
 derived with SHA-256 from any secret, the first key encrypts and any decrypts) and the random
@@ -30,18 +39,25 @@ import hashlib
 import json
 import secrets
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import msgpack
 from cryptography.fernet import Fernet, MultiFernet
 
-from gateway.exceptions import ConfigurationError, InvalidSerializer, SerializerDoesNotExist
+from gateway.exceptions import (
+    ConfigurationError,
+    InvalidSerializer,
+    SerializerDoesNotExist,
+    SerializerUnavailable,
+)
 
 __all__ = [
     "BaseMessageSerializer",
     "JSONSerializer",
+    "MissingSerializer",
     "MsgPackSerializer",
     "SerializerDoesNotExist",
+    "SerializerUnavailable",
     "SerializersRegistry",
     "registry",
 ]
@@ -138,6 +154,32 @@ class MsgPackSerializer(BaseMessageSerializer):
     def from_bytes(self, data: bytes) -> Any:
         """``msgpack.unpackb`` with str keys and values decoded."""
         return msgpack.unpackb(data, raw=False)
+
+
+class MissingSerializer(BaseMessageSerializer):
+    """A placeholder for a format whose library is not installed: building it raises.
+
+    Set ``exception`` to the ImportError caught when importing the library; the
+    :class:`~gateway.exceptions.SerializerUnavailable` raised when the format is chosen carries
+    it as its cause.
+    """
+
+    #: The ImportError (or any exception) that made this serializer unavailable.
+    exception: ClassVar[BaseException | None] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        cause = type(self).exception
+        raise SerializerUnavailable(
+            f"serializer {type(self).__name__} cannot be used: "
+            f"{cause or 'its library is not installed'}; install that library or choose "
+            "another CONFIG serializer_format"
+        ) from cause
+
+    def as_bytes(self, message: Any) -> bytes:  # pragma: no cover - never built
+        raise NotImplementedError
+
+    def from_bytes(self, data: bytes) -> Any:  # pragma: no cover - never built
+        raise NotImplementedError
 
 
 class SerializersRegistry:

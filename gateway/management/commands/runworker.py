@@ -25,6 +25,12 @@ logger = logging.getLogger(__name__)
 
 class Command(BaseCommand):
     help = "Run a worker: consume messages sent to the named channels through the channel layer."
+    leave_locale_alone = True
+    #: The worker class, as in Channels: a subclass of this command may set its own (built with
+    #: the keywords application, channels, channel_layer and shutdown_timeout).
+    worker_class: type[Worker] = Worker
+    #: The layer the worker receives from, set by handle() (Channels' attribute).
+    channel_layer: Any = None
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -48,10 +54,11 @@ class Command(BaseCommand):
             application = load_application(settings)
         except ConfigurationError as exc:
             raise CommandError(str(exc)) from exc
-        worker = Worker(
-            application,
-            options["channels"],
-            layer,
+        self.channel_layer = layer
+        worker = self.worker_class(
+            application=application,
+            channels=options["channels"],
+            channel_layer=layer,
             shutdown_timeout=float(getattr(settings, "GATEWAY_SHUTDOWN_TIMEOUT", 25.0)),
         )
         logger.info("runworker: layer %r (%s)", alias, type(layer).__name__)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import redis
 
 from gateway.layers.redis import RedisChannelLayer
 from gateway.layers.redis.serializers import JSONSerializer, registry
@@ -56,3 +57,44 @@ async def test_registered_serializer_format_through_redis(make_layer: MakeLayer)
         await layer.close()
     finally:
         registry._registry.pop("upper-json-test")
+
+
+async def test_random_prefix_length_round_trip_through_redis(make_layer: MakeLayer) -> None:
+    # channels_redis' CONFIG key: random bytes before each stored payload, on send, group_send
+    # and process-local channels alike; the receiver cuts them off.
+    sender, receiver = make_layer(random_prefix_length=12), make_layer(random_prefix_length=12)
+    await sender.send("test.prefixed", {"type": "same"})
+    await sender.send("test.prefixed", {"type": "same"})
+    assert await receiver.receive("test.prefixed") == {"type": "same"}
+    assert await receiver.receive("test.prefixed") == {"type": "same"}
+    local = await receiver.new_channel()
+    await receiver.group_add("prefixed", local)
+    await sender.group_send("prefixed", {"type": "to.group", "n": 1})
+    assert await receiver.receive(local) == {"type": "to.group", "n": 1}
+    await sender.close()
+    await receiver.close()
+
+
+async def test_wait_received_settles_the_counts_of_received_messages(
+    make_layer: MakeLayer, redis_url: str
+) -> None:
+    # channels_redis' teardown name: after it, what this process received is no longer
+    # counted against the process-local channels' capacity in Redis.
+    receiver, sender = make_layer(capacity=2), make_layer(capacity=2)
+    name = await receiver.new_channel()
+    for n in range(2):
+        await sender.send(name, {"type": "m", "n": n})
+    for n in range(2):
+        assert (await receiver.receive(name))["n"] == n
+    await receiver.wait_received()
+    await sender.wait_received()  # a layer that received nothing returns at once
+    client = redis.Redis.from_url(redis_url)
+    try:
+        counts = client.hgetall(receiver.count_key(receiver.non_local_name(name)))
+    finally:
+        client.close()
+    assert all(int(value) == 0 for value in counts.values())
+    for n in range(2):  # the room is there again
+        await sender.send(name, {"type": "again", "n": n})
+    await receiver.close()
+    await sender.close()

@@ -86,7 +86,7 @@ async def test_group_send_across_slots_and_processes(
     await one.send("test.normal-member", {"type": "filler"})  # that member is now full
     with caplog.at_level(logging.INFO, logger="gateway.layers.redis"):
         await two.group_send("room", {"type": "hello"})
-    assert "1 of 4 members over capacity" in caplog.text
+    assert "1 of 4 channels over capacity in group" in caplog.text
     assert await one.receive(members[0]) == {"type": "hello"}
     assert await one.receive(members[1]) == {"type": "hello"}
     assert await two.receive(members[2]) == {"type": "hello"}

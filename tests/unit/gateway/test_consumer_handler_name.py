@@ -39,3 +39,11 @@ def test_a_leading_underscore_or_dot_is_always_rejected(first: str, rest: str) -
 def test_unknown_event_type_is_a_value_error_like_in_channels() -> None:
     with pytest.raises(ValueError):
         get_handler_name({"type": "_private"})
+
+
+@pytest.mark.parametrize("message_type", ["_private", ".private"])
+def test_leading_underscore_error_has_channels_text(message_type: str) -> None:
+    # Channels' tests: pytest.raises(ValueError, match=r"Malformed type in message \(leading
+    # underscore\)").
+    with pytest.raises(ValueError, match=r"Malformed type in message \(leading underscore\)"):
+        get_handler_name({"type": message_type})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -96,8 +97,12 @@ async def test_origin_validator_refuses_non_websocket_scopes() -> None:
         await communicator.receive_output()
 
 
-async def test_websocket_denier_closes_before_accept_and_ends_on_disconnect() -> None:
-    communicator = WebsocketCommunicator(WebsocketDenier(), "/")
+@pytest.mark.parametrize("make", [WebsocketDenier, WebsocketDenier.as_asgi])
+async def test_websocket_denier_closes_before_accept_and_ends_on_disconnect(
+    make: Callable[[], WebsocketDenier],
+) -> None:
+    # as_asgi(): Channels' WebsocketDenier is a consumer class, routed as such.
+    communicator = WebsocketCommunicator(make(), "/")
     await communicator.send_input({"type": "websocket.connect"})
     assert await communicator.receive_output() == {"type": "websocket.close"}
     await communicator.disconnect()

@@ -185,3 +185,22 @@ async def test_outage_logs_once_per_outage(caplog: pytest.LogCaptureFixture) -> 
     assert "redis h:1 unreachable: refused" in lines[0]
     assert "redis h:1 reachable again after 6 attempts" in lines[1]
     assert not outage.down
+
+
+@pytest.mark.parametrize("length", [1, 12])
+def test_random_prefix_length_puts_random_bytes_before_the_payload(length: int) -> None:
+    # channels_redis: the serializer prefixes random_prefix_length random bytes and cuts
+    # them off when reading.
+    plain = MessageCodec().dumps({"type": "t"})
+    codec = MessageCodec(random_prefix_length=length)
+    first, second = codec.dumps({"type": "t"}), codec.dumps({"type": "t"})
+    assert len(first) == len(plain) + length
+    assert first[length:] == plain
+    assert first != second or length == 1  # one byte may repeat by chance
+    assert codec.loads(first) == {"type": "t"}
+
+
+@pytest.mark.parametrize("length", [-1, 1.5, "12", True])
+def test_random_prefix_length_must_be_a_non_negative_int(length: object) -> None:
+    with pytest.raises(ConfigurationError, match="random_prefix_length must be an int >= 0"):
+        MessageCodec(random_prefix_length=length)  # type: ignore[arg-type]

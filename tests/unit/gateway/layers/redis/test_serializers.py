@@ -12,11 +12,13 @@ from gateway.exceptions import (
     InvalidSerializer,
     RemoteProtocolError,
     SerializerDoesNotExist,
+    SerializerUnavailable,
 )
 from gateway.layers.redis.codec import MessageCodec
 from gateway.layers.redis.serializers import (
     BaseMessageSerializer,
     JSONSerializer,
+    MissingSerializer,
     MsgPackSerializer,
     SerializersRegistry,
     registry,
@@ -162,3 +164,25 @@ def test_both_redis_layers_serialize_as_channels_redis() -> None:
     for layer in (RedisChannelLayer(), RedisPubSubChannelLayer()):
         assert layer.serialize(MESSAGE) == MSGPACK
         assert layer.deserialize(MSGPACK) == MESSAGE
+
+
+def test_missing_serializer_placeholder_says_what_to_install() -> None:
+    # channels_redis' MissingSerializer: registered for a format whose library is absent;
+    # building it raises (an ImportError there too).
+    try:
+        import not_a_real_cbor_library  # type: ignore[import-not-found]  # noqa: F401
+    except ImportError as exc:
+        missing = exc
+
+    class CborSerializer(MissingSerializer):
+        exception = missing
+
+    registry = SerializersRegistry()
+    registry.register_serializer("cbor", CborSerializer)
+    with pytest.raises(ImportError) as info:
+        registry.get_serializer("cbor", symmetric_encryption_keys=None)
+    assert isinstance(info.value, SerializerUnavailable)
+    assert isinstance(info.value, ConfigurationError)
+    assert info.value.__cause__ is missing
+    assert "not_a_real_cbor_library" in str(info.value)
+    assert "serializer_format" in str(info.value)
