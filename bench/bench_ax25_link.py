@@ -3,7 +3,8 @@
 The channel is two Direwolf 1.6 instances hearing each other through the test relay
 (tests/integration/ax25/direwolf.py), at 1200 baud, clean and with 10 % of the transmissions
 lost. The losses are a schedule, not a dice roll: in each direction the relay drops
-transmissions N, N+10, N+20, ... of the session (``--drop-at N+10``, N from the run's seed), and
+transmissions N, N+10, N+20, ... of the session (``--drop-at N+10``; N is 1..10, a different
+one per run, drawn with seed 5: 10, 5, 6, 7, ...), and
 every session runs on a fresh Direwolf pair, so ours and the reference lose the same
 transmissions of their session (random drops fell differently on each side: an unfair
 comparison). The operator is Direwolf B driven over AGW, as a
@@ -25,7 +26,8 @@ answers ``DONE`` once it has them all (upload time, operator's clock); the opera
 ``GET``, the station sends as many bytes back (download time, until the last byte). Both
 directions are checked byte for byte. The ratio is reference seconds / our seconds (throughput
 ratio: >= 1 means we are at least as fast). Sessions alternate ours / reference,
-BENCH_AX25_LINK_RUNS (3) times per channel, run i with seed 5 + i; the report gives each run,
+BENCH_AX25_LINK_RUNS (3) times per channel, both sides of a run under the same schedule; the
+report gives each run,
 then the ratio of the medians and of the sums. BENCH_AX25_LINK_PACE overrides our pacing,
 BENCH_AX25_LINK_CLEAN_ONLY=1 skips the lossy channel.
 
@@ -61,16 +63,17 @@ PACLEN = 128
 DIREWOLF_CONFIG = f"PACLEN {PACLEN}\nMAXFRAME 4\nFRACK 3\nRETRY 10\nV20 BOT-1"
 #: Our transmit pacing (AX25_BYTES_PER_SECOND): the channel's own limit, 1200 baud / 8.
 PACE = os.environ.get("BENCH_AX25_LINK_PACE", str(BAUD // 8))
-FIRST_SEED = 5
+SEED = 5
 
 
-def clean(seed: int) -> list[str]:
+def clean(run: int) -> list[str]:
     return []
 
 
-def lossy(seed: int) -> list[str]:
-    """Drop every 10th transmission each way, from a seeded offset (1..10)."""
-    return ["--drop-at", f"{random.Random(seed).randint(1, 10)}+10"]
+def lossy(run: int) -> list[str]:
+    """Drop every 10th transmission each way, from an offset (1..10) that differs per run."""
+    offsets = random.Random(SEED).sample(range(1, 11), 10)
+    return ["--drop-at", f"{offsets[run % 10]}+10"]
 
 
 CHANNELS = [("clean", clean), ("10% lost", lossy)]
@@ -206,15 +209,14 @@ async def session(side: Any, loss: list[str]) -> tuple[float, float, str]:
 
 
 def bench_channel(make_loss: Callable[[int], list[str]]) -> dict[str, list[float]]:
-    """RUNS rounds of ours then the reference, round i under seed FIRST_SEED + i."""
+    """RUNS rounds of ours then the reference, both under round i's loss schedule."""
     totals: dict[str, list[float]] = {"ours": [], "Direwolf": []}
     for run in range(RUNS):
-        seed = FIRST_SEED + run
-        loss = make_loss(seed)
+        loss = make_loss(run)
         for name, side in (("ours", ours), ("Direwolf", reference)):
             upload, download, air = asyncio.run(session(side, loss))
             totals[name].append(upload + download)
-            print(f"  run {run + 1} seed {seed} {' '.join(loss) or 'no loss':16} {name:8}  "
+            print(f"  run {run + 1} {' '.join(loss) or 'no loss':16} {name:8}  "
                   f"upload {upload:6.1f} s  download {download:6.1f} s  "
                   f"total {upload + download:6.1f} s  ({air})", flush=True)  # fmt: skip
         print(f"  run {run + 1}: throughput ratio ours/Direwolf "
