@@ -35,15 +35,22 @@ delayed acknowledgement: RR is held back so one RR covers several I frames of a 
 follows the spacing of the burst's frames, see ``_ack_later``), T3 (idle link check).
 :meth:`Link.get_timer` returns the earliest; the driver calls :meth:`Link.handle_timer` then.
 T1 follows the measured round trip as in AX.25 2.2 ("select T1 value"): SRT = 7/8 SRT + 1/8
-RTT from frames acknowledged without retransmission (Karn), T1 = 2 SRT, and doubled per retry
-(T1 = 2^(RC+1) SRT) while recovering.
+RTT, T1 = 2 SRT. The RTT sample runs from the newest frame an acknowledgement covers (the peer
+answers after the last frame of a burst, so timing the oldest would count the burst's own air
+time as round trip) and only if that frame was sent once (Karn). While recovering T1 grows
+linearly, T1 = 2 SRT + RC x 0.25 s, as in Direwolf: doubling per retry (the 2.2 SDL's
+2^(RC+1) SRT) leaves a lossy channel silent for many seconds after a few losses in a row. T1
+never drops below ``config.t1_min`` (2 s, Direwolf's floor too).
 
 A TNC's own link layer starts T1 when a frame has actually gone out and pauses it while the
 channel is busy. Behind a KISS TNC we cannot see either, so with ``config.bytes_per_second``
 set the link estimates them: frames handed over go on the air one after another at that rate,
 T1 (and the round-trip sample) counts from the estimated end of our transmission, and every
-frame heard from the peer while T1 runs extends it by that frame's air time. Without it, at
-1200 baud a window of 4 frames of 128 bytes (4 s on the air) would outlast a 3 s T1.
+frame heard from the peer while T1 runs extends it by that frame's air time. An
+acknowledgement proves the frames it covers went out: if the estimate has them leave later
+than that, the estimate catches up (every later departure moves as much earlier). Without
+the estimate, at 1200 baud a window of 4 frames of 128 bytes (4 s on the air) would outlast a
+3 s T1.
 
 SABME (v2.2) is answered with DM: a v2.2 station (Direwolf among them) then retries with SABM
 and the link runs v2.0.
@@ -77,6 +84,9 @@ from adapters.ax25.link_events import (
 from gateway.exceptions import InvalidState
 
 logger = logging.getLogger(__name__)
+
+#: Seconds T1 grows by per retry while recovering (Direwolf's linear back-off).
+BACK_OFF_STEP = 0.25
 
 
 class LinkState(enum.Enum):
@@ -264,6 +274,7 @@ class Link:
         self._vr = 0
         self._unacked: deque[bytes] = deque()  # info of N(S) = V(A), V(A)+1, ...
         self._sent_at: deque[float | None] = deque()  # first send time; None once resent
+        self._left_at: deque[float] = deque()  # estimated end of the latest transmission
         self._next = 0  # index into _unacked of the next frame to (re)send: V(S) = V(A) + _next
         self._outgoing = bytearray()  # accepted by send_data, not yet cut into I frames
         self._peer_busy = False
@@ -695,19 +706,35 @@ class Link:
             return False
         if acked == 0:
             return True
-        sent_at = self._sent_at[0]
+        sent_at = self._sent_at[acked - 1]
         if sent_at is not None and self.state is LinkState.CONNECTED:
-            # One round-trip sample per acknowledgement, from the oldest frame it covers.
+            # One round-trip sample per acknowledgement, from the newest frame it covers: the
+            # peer answers the end of a burst, not each frame as it arrives.
             self._measure(max(0.0, now - sent_at), fresh=True)
+        self._caught_up(self._left_at[acked - 1], now)
         for _ in range(acked):
             self._unacked.popleft()
             self._sent_at.popleft()
+            self._left_at.popleft()
         self._va = nr
         self._next -= acked
         if self.state is LinkState.CONNECTED:
             self._stop_t1()  # progress: T1 restarts for what is still outstanding
             self._rearm(now)
         return True
+
+    def _caught_up(self, left_at: float, now: float) -> None:
+        """An acknowledged frame was on the air by ``now``: if the departure estimate has it
+        leave later, the TNC is ahead of it, so every estimated departure moves that much
+        earlier (T1 and the round-trip samples of what is still queued count from them)."""
+        ahead = left_at - now
+        if ahead <= 0:
+            return
+        self._tx_free_at = max(now, self._tx_free_at - ahead)
+        for index, sent_at in enumerate(self._sent_at):
+            if sent_at is not None:
+                self._sent_at[index] = sent_at - ahead
+            self._left_at[index] -= ahead
 
     def _rearm(self, now: float) -> None:
         """In information transfer: T1 while frames are outstanding or a busy peer holds our
@@ -752,6 +779,7 @@ class Link:
                 del self._outgoing[: self.config.paclen]
                 self._unacked.append(chunk)
                 self._sent_at.append(None)
+                self._left_at.append(0.0)
                 self.stats["i_sent"] += 1
             else:
                 self.stats["i_resent"] += 1
@@ -759,6 +787,7 @@ class Link:
             ns = self.vs
             self._next += 1
             on_air = self._emit(FrameType.I, command=True, pf=False, ns=ns, nr=self._vr, info=info)
+            self._left_at[self._next - 1] = on_air
             if new:  # round-trip samples come from first transmissions only (Karn)
                 self._sent_at[-1] = on_air
             sent = True
@@ -811,6 +840,7 @@ class Link:
         self._t1_at = self._t2_at = self._t3_at = None
         self._unacked.clear()
         self._sent_at.clear()
+        self._left_at.clear()
         self._outgoing.clear()
         self._next = 0
         self._closing = self._own_busy = False
@@ -825,6 +855,7 @@ class Link:
         self._va = self._vr = self._acked_vr = self._next = 0
         self._unacked.clear()
         self._sent_at.clear()
+        self._left_at.clear()
         self._reject_sent = self._peer_busy = False
 
     def _start_t1(self, now: float, value: float | None = None) -> None:
@@ -843,8 +874,9 @@ class Link:
         self._t1v = self._clamp(2 * self._srt)
 
     def _back_off(self) -> None:
-        # AX.25 2.2 "select T1 value" after an expiry: T1 = 2^(RC+1) SRT.
-        self._t1v = self._clamp(2 ** (self._rc + 1) * self._srt)
+        # After an expiry: T1 = 2 SRT + RC x 0.25 s, Direwolf's linear back-off (the 2.2 SDL
+        # doubles, 2^(RC+1) SRT: after 3 losses in a row a lossy channel would idle for 16 SRT).
+        self._t1v = self._clamp(2 * self._srt + BACK_OFF_STEP * self._rc)
 
     def _clamp(self, t1: float) -> float:
         return min(max(t1, self.config.t1_min), self.config.t1_max)

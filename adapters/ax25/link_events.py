@@ -75,7 +75,7 @@ class LinkConfig:
     t2: float = 2.0  #: longest delay of an RR while more I frames of a burst may follow
     t3: float = 300.0  #: idle link check
     n2: int = 10  #: retries of T1 before the link fails
-    t1_min: float = 1.0  #: floor of the adapted T1
+    t1_min: float = 2.0  #: floor of the adapted T1 (Direwolf's too)
     t1_max: float = 30.0  #: ceiling of the adapted T1 (and of its back-off)
     accept_timeout: float = 30.0  #: how long a peer's SABM waits for the consumer's answer
     #: The channel's rate (AX25_BYTES_PER_SECOND, which also paces what we send): frames handed

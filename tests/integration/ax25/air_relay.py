@@ -11,7 +11,11 @@ this script, which sends them to the other instance's UDP port:
 * with silence after every transmission, else the receiver's demodulator keeps DCD on and the
   channel looks busy forever;
 * optionally lossy: ``--drop-every N`` drops every Nth transmission, ``--drop P --seed S``
-  drops each with probability P (the connected-mode tests need a bad channel).
+  drops each with probability P (the connected-mode tests need a bad channel), ``--drop-at
+  4+10`` drops transmissions 4, 14, 24, ... (``--drop-at 2,7`` just those two; items combine).
+  Each relay carries one direction and counts its own transmissions from 1, so a schedule
+  loses the same transmissions in every session of a fresh pair: a benchmark comparing two
+  link layers gives both the same losses (random drops fall differently on each).
 
 It exits at EOF, when Direwolf closes the PCM.
 """
@@ -25,8 +29,31 @@ import select
 import socket
 import sys
 import time
+from collections.abc import Callable
 
 CHUNK = 1024
+
+
+def schedule(text: str) -> Callable[[int], bool]:
+    """Parse ``--drop-at``: ``"4+10,7"`` drops transmissions 4, 14, 24, ... and 7."""
+    rules: list[tuple[int, int]] = []  # (first, period; 0 = once)
+    for item in text.split(","):
+        first, plus, period = item.strip().partition("+")
+        try:
+            rule = (int(first), int(period) if plus else 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r} is not N or N+P") from None
+        if rule[0] < 1 or rule[1] < 0:
+            raise argparse.ArgumentTypeError(f"{item!r}: N counts from 1, P is not negative")
+        rules.append(rule)
+
+    def dropped(n: int) -> bool:
+        return any(
+            n == first or (period and n > first and (n - first) % period == 0)
+            for first, period in rules
+        )
+
+    return dropped
 
 
 def main() -> int:
@@ -38,6 +65,10 @@ def main() -> int:
     parser.add_argument("--drop-every", type=int, default=0, help="drop every Nth burst")
     parser.add_argument("--drop", type=float, default=0.0, help="drop probability per burst")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--drop-at", type=schedule, default=lambda n: False,
+        help="transmissions to drop, 1-based: N, or N+P for N, N+P, N+2P ...; comma-separated",
+    )  # fmt: skip
     parser.add_argument("--log", default=None, help="append one line per burst")
     parser.add_argument("--pidfile", default=None)
     args = parser.parse_args()
@@ -93,6 +124,7 @@ def main() -> int:
                         dropping = bool(
                             (args.drop_every and burst_count % args.drop_every == 0)
                             or (args.drop and rng.random() < args.drop)
+                            or args.drop_at(burst_count)
                         )
                     pending += data
                     last_input = time.monotonic()

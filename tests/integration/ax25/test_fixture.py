@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import pytest
 
 from adapters.ax25.frame import Callsign
+from tests.integration.ax25.air_relay import schedule
 from tests.integration.ax25.conftest import new_run_dir, require_direwolf
 from tests.integration.ax25.direwolf import DirewolfPair
 from tests.integration.ax25.radio_operator import NEW_CLIENT_DELAY, KissOperator
@@ -32,3 +34,31 @@ def test_drop_every_second_transmission() -> None:
         a_side.close()
         b_side.close()
         pair.stop()
+
+
+def test_drop_at_schedule_drops_the_same_transmissions_every_time() -> None:
+    require_direwolf()
+    pair = DirewolfPair.start(new_run_dir(), baud=9600, loss=["--drop-at", "2+2"])
+    a_side = KissOperator(pair.a.kiss_port)
+    b_side = KissOperator(pair.b.kiss_port)
+    try:
+        time.sleep(NEW_CLIENT_DELAY)
+        for n in range(5):
+            b_side.send_ui("N0CALL-2", "TEST", f"frame {n}".encode())
+            time.sleep(0.4)  # one transmission each: the relay counts bursts
+        heard = [a_side.expect(lambda f: f.destination == Callsign("TEST"), 3) for _ in range(3)]
+        assert [f.info for f in heard] == [b"frame 0", b"frame 2", b"frame 4"]
+        assert a_side.take(lambda f: f.destination == Callsign("TEST")) == []
+        assert pair.b.air_log().count("dropped") == 2
+    finally:
+        a_side.close()
+        b_side.close()
+        pair.stop()
+
+
+def test_drop_at_parses_single_and_periodic_items() -> None:
+    dropped = schedule("4+10, 7")
+    assert [n for n in range(1, 40) if dropped(n)] == [4, 7, 14, 24, 34]
+    for bad in ("0", "x", "3+-1", "3+"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            schedule(bad)

@@ -276,11 +276,48 @@ def test_t1_backs_off_and_follows_the_round_trip() -> None:
     adapted = link.t1
     link.send_data(b"y", 100.0)
     assert link.get_timer() == pytest.approx(100.0 + adapted)
-    link.handle_timer(100.0 + adapted)  # expiry: RC = 1, T1 = 2^(RC+1) SRT = 2 x adapted
-    assert link.t1 == pytest.approx(2 * adapted)
-    assert link.get_timer() == pytest.approx(100.0 + 3 * adapted)
-    link.receive_frame(peer(FrameType.RR, command=False, pf=True, nr=1), 101.0)  # recovered
+    link.handle_timer(100.0 + adapted)  # expiry: RC = 1, T1 = 2 SRT + 0.25 s
+    assert link.t1 == pytest.approx(adapted + 0.25)
+    assert link.get_timer() == pytest.approx(100.0 + 2 * adapted + 0.25)
+    link.handle_timer(100.0 + 2 * adapted + 0.25)  # no answer: RC = 2, linear, not doubled
+    assert link.t1 == pytest.approx(adapted + 0.5)
+    link.receive_frame(peer(FrameType.RR, command=False, pf=True, nr=1), 103.0)  # recovered
     assert link.t1 == pytest.approx(adapted)  # RC = 0 again: T1 = 2 SRT
+
+
+def test_t1_never_adapts_below_two_seconds_by_default() -> None:
+    link = connected_link(LinkConfig(t1=4.0))
+    for n in range(40):
+        link.send_data(b"x", float(n))
+        link.receive_frame(peer(FrameType.RR, command=False, nr=(n + 1) % 8), n + 0.1)
+    assert link.t1 == 2.0  # 2 SRT would be 0.2 s: Direwolf's floor
+
+
+def test_round_trip_is_timed_from_the_newest_frame_acknowledged() -> None:
+    # 100 bytes/s: each 100-byte I frame is 1.19 s on the air; the burst of 4 sent at 10 s
+    # ends at 14.76 s.
+    link = connected_link(LinkConfig(paclen=100, window=4, t1=4.0, bytes_per_second=100))
+    link.send_data(bytes(400), 10.0)
+    link.frames_to_send()
+    # The peer answers 0.5 s after the end of the burst. From the oldest frame (on the air at
+    # 11.19 s) the sample would be 4.07 s; from the newest (14.76 s) it is 0.5 s.
+    link.receive_frame(peer(FrameType.RR, command=False, nr=4), 15.26)
+    srt = 7 / 8 * 2.0 + 0.5 / 8  # the first SRT is T1 / 2
+    assert link.t1 == pytest.approx(2 * srt)
+
+
+def test_an_acknowledgement_pulls_the_departure_estimate_forward() -> None:
+    link = connected_link(LinkConfig(paclen=100, window=7, t1=3.0, bytes_per_second=100))
+    link.send_data(bytes(700), 10.0)
+    assert len(link.frames_to_send()) == 7  # estimated on the air until 10 + 7 x 1.19 s
+    # At 12.5 s the peer acknowledges 4 frames the estimate had leave by 14.76 s: the TNC is
+    # 2.26 s ahead, so the 3 still queued leave 2.26 s earlier too, and T1 runs from there
+    # (it restarts on progress).
+    link.receive_frame(peer(FrameType.RR, command=False, nr=4), 12.5)
+    assert link.get_timer() == pytest.approx(18.33 - 2.26 + link.t1)
+    # An acknowledgement later than the estimate changes nothing.
+    link.receive_frame(peer(FrameType.RR, command=False, nr=5), 17.0)
+    assert link.get_timer() == pytest.approx(17.0 + link.t1)
 
 
 def test_t1_counts_from_the_end_of_our_transmission_and_waits_while_the_peer_talks() -> None:
