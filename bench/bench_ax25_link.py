@@ -19,7 +19,9 @@ Both sides use the same window (MAXFRAME / AX25_WINDOW 4) and PACLEN (128), and 
 ``V20 BOT-1``; our link answers SABME with DM anyway, and v2.2's SREJ would make it a different
 protocol). Our transmit pacing is set to the channel's own limit (150 bytes/s at 1200 baud;
 the link takes the same rate as the channel's), with a 60 s pacing window, so the pacer never
-holds back part of a link's window (the default 10 s budget of 1,200 bytes is about 8 frames).
+holds back part of a link's window (the default 10 s budget of 1,200 bytes is about 8 frames;
+the link now times T1 from the pacer's real releases, so the default works too: see
+docs/performance.md).
 
 One session: connect; the operator uploads BENCH_AX25_LINK_BYTES (10,240) bytes, the station
 answers ``DONE`` once it has them all (upload time, operator's clock); the operator sends
