@@ -52,11 +52,21 @@ than that, the estimate catches up (every later departure moves as much earlier)
 the estimate, at 1200 baud a window of 4 frames of 128 bytes (4 s on the air) would outlast a
 3 s T1.
 
+The rate alone is not enough when the driver paces a shared channel: the station's pacer may
+hold a frame back (other links or APRS used the budget), and the TNC may still be busy with
+other frames when ours reaches it. A link built with ``reports_sent=True`` therefore counts
+every frame it gives out as held until the driver calls :meth:`Link.frame_sent` with the time
+the TNC will have sent it (the driver knows everything it wrote to the TNC). While any frame is
+held, T1 cannot expire (:meth:`Link.get_timer` leaves it out); when a report shows the
+estimate was early, every departure still ahead (T1, the round-trip samples, the end of our
+transmission) moves that much later, as a TNC's own T1 waits while the channel is busy. This
+is a timer adjustment, not an input of the table: it changes no state.
+
 SABME (v2.2) is answered with DM: a v2.2 station (Direwolf among them) then retries with SABM
 and the link runs v2.0.
 
 After each input (``receive_frame``, ``connect``, ``accept``, ``reject``, ``send_data``,
-``close``, ``disconnect``, ``set_busy``, ``handle_timer``) the caller must send
+``close``, ``disconnect``, ``set_busy``, ``handle_timer``, ``frame_sent``) the caller must send
 :meth:`Link.frames_to_send`, handle :meth:`Link.events`, and re-arm its timer from
 :meth:`Link.get_timer`.
 """
@@ -249,6 +259,9 @@ class Link:
         path: digipeaters towards the peer, in the order our frames use them. For a link the
             peer opened, :meth:`receive_frame` sets it from the SABM's path, reversed.
         name: label for logs (defaults to ``"LOCAL>REMOTE"``).
+        reports_sent: the driver calls :meth:`frame_sent` for every frame it takes from
+            :meth:`frames_to_send`, in order (see the module docstring); False: frames count
+            as handed to the TNC at once.
     """
 
     def __init__(
@@ -259,6 +272,7 @@ class Link:
         *,
         path: tuple[Hop, ...] = (),
         name: str = "",
+        reports_sent: bool = False,
     ) -> None:
         self.local = local
         self.remote = remote
@@ -295,6 +309,12 @@ class Link:
         # When the TNC will have sent everything we gave it (see LinkConfig.bytes_per_second).
         self._now = 0.0
         self._tx_free_at = 0.0
+        # Frames given out whose frame_sent report has not come yet, oldest first: (serial,
+        # air time). _tx_serial holds the serial of each unacked I frame's latest transmission.
+        self._reports_sent = reports_sent
+        self._held: deque[tuple[int, float]] = deque()
+        self._serial = 0
+        self._tx_serial: deque[int] = deque()
         # Smoothed round trip; T1 = 2 SRT. The path multiplies the first guess (each digipeater
         # repeats both the frame and its acknowledgement).
         self._srt = self.config.t1 / 2 * (2 * len(path) + 1)
@@ -408,8 +428,36 @@ class Link:
 
     def get_timer(self) -> float | None:
         """When to call :meth:`handle_timer` next (absolute, same clock as ``now``), or None."""
-        timers = [t for t in (self._t1_at, self._t2_at, self._t3_at) if t is not None]
+        t1 = None if self._held else self._t1_at  # T1 waits for held frames to be sent
+        timers = [t for t in (t1, self._t2_at, self._t3_at) if t is not None]
         return min(timers) if timers else None
+
+    def frame_sent(self, done: float) -> None:
+        """The oldest frame taken from :meth:`frames_to_send` and not reported yet reached the
+        TNC, which will have sent it by ``done`` (the driver's estimate, counting what it wrote
+        to the TNC before; the time the driver gave up on it if it was never sent). Only for a
+        link built with ``reports_sent=True``; then re-arm the timer from :meth:`get_timer`.
+        """
+        if not self._held:
+            self._log.debug("= frame_sent with no frame held: ignored")
+            return
+        serial, _ = self._held.popleft()
+        # What is still held leaves after this frame, one after another.
+        late = done + sum(air for _, air in self._held) - self._tx_free_at
+        if late <= 0:
+            return
+        self._log.debug("= our frames leave %.1f s later than estimated", late)
+        self._tx_free_at += late
+        for index, tx_serial in enumerate(self._tx_serial):
+            if tx_serial >= serial:  # this transmission was not on the air yet
+                self._left_at[index] += late
+                sent_at = self._sent_at[index]
+                if sent_at is not None:
+                    self._sent_at[index] = sent_at + late
+        if self._t1_at is not None:
+            # The channel was busy with frames given out before or with ours: T1 waits.
+            self._t1_at += late
+            self._t1_started += late
 
     def handle_timer(self, now: float) -> None:
         """Run the timers due at ``now`` (early calls do nothing)."""
@@ -418,7 +466,7 @@ class Link:
             self._t2_at = None
             if self.connected and self._vr != self._acked_vr:
                 self._send_s(self._receiver_state(), command=False, pf=False)
-        if self._t1_at is not None and now >= self._t1_at:
+        if self._t1_at is not None and now >= self._t1_at and not self._held:
             self._t1_at = None
             self._dispatch(Input.T1_EXPIRY, None, now)
         elif self._t3_at is not None and now >= self._t3_at:
@@ -716,6 +764,7 @@ class Link:
             self._unacked.popleft()
             self._sent_at.popleft()
             self._left_at.popleft()
+            self._tx_serial.popleft()
         self._va = nr
         self._next -= acked
         if self.state is LinkState.CONNECTED:
@@ -780,6 +829,7 @@ class Link:
                 self._unacked.append(chunk)
                 self._sent_at.append(None)
                 self._left_at.append(0.0)
+                self._tx_serial.append(0)
                 self.stats["i_sent"] += 1
             else:
                 self.stats["i_resent"] += 1
@@ -788,6 +838,7 @@ class Link:
             self._next += 1
             on_air = self._emit(FrameType.I, command=True, pf=False, ns=ns, nr=self._vr, info=info)
             self._left_at[self._next - 1] = on_air
+            self._tx_serial[self._next - 1] = self._serial
             if new:  # round-trip samples come from first transmissions only (Karn)
                 self._sent_at[-1] = on_air
             sent = True
@@ -841,6 +892,7 @@ class Link:
         self._unacked.clear()
         self._sent_at.clear()
         self._left_at.clear()
+        self._tx_serial.clear()
         self._outgoing.clear()
         self._next = 0
         self._closing = self._own_busy = False
@@ -856,6 +908,7 @@ class Link:
         self._unacked.clear()
         self._sent_at.clear()
         self._left_at.clear()
+        self._tx_serial.clear()
         self._reject_sent = self._peer_busy = False
 
     def _start_t1(self, now: float, value: float | None = None) -> None:
@@ -921,7 +974,11 @@ class Link:
         )
         self._log.debug("> %r", frame)
         self._frames.append(frame)
-        self._tx_free_at = max(self._now, self._tx_free_at) + self._air_time(frame)
+        air = self._air_time(frame)
+        self._tx_free_at = max(self._now, self._tx_free_at) + air
+        self._serial += 1
+        if self._reports_sent:
+            self._held.append((self._serial, air))
         return self._tx_free_at
 
     def _air_time(self, frame: Frame) -> float:

@@ -29,7 +29,10 @@ Flow control, both ways:
   ``send_buffer`` bytes are queued, so a consumer cannot outrun a 1200-baud channel unbounded.
 
 Timers: every link reports its next deadline (``Link.get_timer``); the manager keeps ONE clock
-callback armed at the earliest of them and runs the due links when it fires.
+callback armed at the earliest of them and runs the due links when it fires. Behind the
+station (:class:`Links`) each frame's future resolves with when the TNC will have sent it,
+after the station's pacer released it; that goes back to its link (``Link.frame_sent``), so
+T1 counts from the real departure even when the pacer held the frame back.
 
 Outgoing connects: :meth:`LinkManager.connect`, or an ``ax25.connect`` message sent on the
 channel layer to :data:`CONNECT_CHANNEL` (see docs/ax25-connected.md), served by
@@ -228,7 +231,9 @@ class LinkManager:
                 # No link: answer as a disconnected station does (DM to commands).
                 self._answer_unknown(frame, port, now)
                 return
-            link = Link(frame.destination, frame.source, self.config)
+            link = Link(
+                frame.destination, frame.source, self.config, reports_sent=self._reports_sent
+            )
             entry = self._links[key] = _Entry(link, port, outgoing=False)
             link_metrics.LINKS.set(len(self._links))
         entry.link.receive_frame(frame, now)
@@ -256,7 +261,7 @@ class LinkManager:
             )
         if (local, remote) in self._links:
             raise InvalidState(f"a link {local}>{remote} exists already")
-        link = Link(local, remote, self.config, path=path)
+        link = Link(local, remote, self.config, path=path, reports_sent=self._reports_sent)
         entry = self._links[(local, remote)] = _Entry(
             link, port, outgoing=True, reply_channel=reply_channel
         )
@@ -311,6 +316,13 @@ class LinkManager:
 
     # -- one link's outputs ----------------------------------------------------------------------
 
+    #: True when :meth:`_send` reports every frame's departure to its link (``Link.frame_sent``).
+    _reports_sent = False
+
+    def _send(self, entry: _Entry, frame: Frame) -> None:
+        """Give one of ``entry``'s frames to the transmitter."""
+        self._transmit(frame, entry.port)
+
     def _service(self, entry: _Entry) -> None:
         """Send the link's frames, handle its events, re-arm the one timer."""
         link = entry.link
@@ -320,7 +332,7 @@ class LinkManager:
             if not frames and not events:
                 break
             for frame in frames:
-                self._transmit(frame, entry.port)
+                self._send(entry, frame)
             for event in events:
                 self._on_event(entry, event)
         if link.queued <= self._send_buffer:
@@ -601,8 +613,9 @@ class LinkHost(Protocol):
     runtime: ApplicationRuntime
     clock: Clock
 
-    def transmit(self, frame: Frame, port: int) -> asyncio.Future[None]:
-        """Queue a frame for the air (paced); the future resolves once it was written."""
+    def transmit(self, frame: Frame, port: int) -> asyncio.Future[float]:
+        """Queue a frame for the air (paced); the future resolves once it was written to the
+        TNC, with when the TNC will have sent it (estimated, the clock's time)."""
 
     def scope(
         self, local: Callsign, remote: Callsign, mode: str, path: tuple[Hop, ...]
@@ -636,8 +649,25 @@ class Links(LinkManager):
         if layer is not None:
             self._listener = self._spawn(self.serve_connect_requests(layer))
 
+    _reports_sent = True
+
     def _transmit_paced(self, frame: Frame, port: int) -> None:
         self._host.transmit(frame, port).add_done_callback(_log_unsent)
+
+    def _send(self, entry: _Entry, frame: Frame) -> None:
+        sent = self._host.transmit(frame, entry.port)
+        sent.add_done_callback(functools.partial(self._frame_sent, entry))
+
+    def _frame_sent(self, entry: _Entry, sent: asyncio.Future[float]) -> None:
+        """The pacer released one of the link's frames: tell the link when it leaves the TNC."""
+        if not sent.cancelled() and sent.exception() is None:
+            done = sent.result()
+        else:
+            _log_unsent(sent)
+            done = self._clock.time()  # never sent: as if lost on the air now
+        entry.link.frame_sent(done)
+        if self._links.get(entry.key) is entry:
+            self._service(entry)
 
     def get_timer(self) -> float | None:
         """None: the links run their timers on their own clock callback."""
@@ -650,7 +680,7 @@ class Links(LinkManager):
         self.close_all()
 
 
-def _log_unsent(future: asyncio.Future[None]) -> None:
+def _log_unsent(future: asyncio.Future[Any]) -> None:
     if not future.cancelled() and future.exception() is not None:
         logger.warning("ax25 link frame not sent: %s", future.exception())
 

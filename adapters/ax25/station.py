@@ -23,6 +23,9 @@ Output: a scope's ``ax25.ui`` becomes a UI frame to the remote station; its ``ap
 goes to the Messenger, which numbers, splits and re-sends until acked. Every frame goes
 through one :class:`~gateway.pacing.PacedSender` whose RateLimiter keeps the channel under
 ``AX25_BYTES_PER_SECOND`` (a shared half-duplex channel: 1200 baud carries about 120 bytes/s).
+When the pacer writes a frame to the TNC, :meth:`Station.transmit`'s future resolves with when
+the TNC will have sent it (after what it still holds, at that rate): the links start T1 from
+that, not from when they gave the frame out.
 The Messenger's and the links' timers run on one clock timer, re-armed after each change.
 
 Reach (gateway/reach.py): with a channel layer, an APRS conversation's scope carries
@@ -89,6 +92,33 @@ REACH_MAX_QUEUED = 3
 REACH_TYPE = "aprs.message"
 
 
+class _Outgoing:
+    """A frame in the pacer's queue: its KISS bytes, its air time, and (once written) when the
+    TNC will have sent it."""
+
+    __slots__ = ("air_time", "data", "done")
+
+    def __init__(self, data: bytes, air_time: float) -> None:
+        self.data = data
+        self.air_time = air_time
+        self.done = 0.0
+
+
+def _relay(sent: asyncio.Future[float], outgoing: _Outgoing, paced: asyncio.Future[None]) -> None:
+    """Pass the pacer's outcome on to ``transmit``'s future, with the departure time."""
+    if sent.done():  # its waiter was cancelled
+        if not paced.cancelled():
+            paced.exception()  # the pacer logged a failure: mark it retrieved
+        return
+    if paced.cancelled():
+        sent.cancel()
+    elif (exc := paced.exception()) is not None:
+        sent.set_exception(exc)
+        sent.exception()  # the pacer logged it; a caller that does not wait need not look
+    else:
+        sent.set_result(outgoing.done)
+
+
 def reach_channel_name(local: Callsign | str) -> str:
     """The channel-layer name reach messages from our callsign ``local`` are taken on."""
     return f"ax25.reach.{local}"
@@ -141,6 +171,8 @@ class Station:
         )
         self._timer: TimerHandleLike | None = None
         self._timer_at: float | None = None
+        #: When the TNC will have sent everything written to it (estimated).
+        self._air_free_at = 0.0
         self.layer = layer
         #: (local, remote) -> when an APRS message from remote to local was last heard.
         self._heard: dict[tuple[str, str], float] = {}
@@ -411,15 +443,30 @@ class Station:
 
     # -- output ---------------------------------------------------------------------------------
 
-    def transmit(self, frame: Frame, port: int, lane: str = _CHANNEL) -> asyncio.Future[None]:
-        """Queue ``frame`` for the air, paced; the future resolves once it is written."""
+    def transmit(self, frame: Frame, port: int, lane: str = _CHANNEL) -> asyncio.Future[float]:
+        """Queue ``frame`` for the air, paced.
+
+        Returns:
+            A future that resolves once the frame is written to the TNC, with when the TNC
+            will have sent it (the clock's time, estimated from everything written before it
+            at ``AX25_BYTES_PER_SECOND``); the links time T1 from that.
+        """
         raw = encode_frame(frame)
         logger.debug("> %r", frame)
         # The air carries the frame plus flags and FCS (KISS escapes exist on the host link only).
-        return self.pacer.put(lane, encode_data(raw, port), cost=len(raw) + _HDLC_OVERHEAD)
+        cost = len(raw) + _HDLC_OVERHEAD
+        outgoing = _Outgoing(encode_data(raw, port), cost / self.config.bytes_per_second)
+        paced = self.pacer.put(lane, outgoing, cost=cost)
+        sent: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        paced.add_done_callback(functools.partial(_relay, sent, outgoing))
+        return sent
 
-    async def _transmit(self, key: Any, data: bytes) -> None:
-        await self._write(data)
+    async def _transmit(self, key: Any, outgoing: _Outgoing) -> None:
+        await self._write(outgoing.data)
+        # The TNC sends what it gets one frame after another: ours after what it still holds.
+        now = self.clock.time()
+        self._air_free_at = max(now, self._air_free_at) + outgoing.air_time
+        outgoing.done = self._air_free_at
         metrics.FRAMES_OUT.inc()
 
     def _send_aprs(

@@ -331,6 +331,33 @@ def test_t1_counts_from_the_end_of_our_transmission_and_waits_while_the_peer_tal
     assert link.get_timer() == pytest.approx(10.0 + 4 * 1.19 + 3.0 + 0.69)
 
 
+def test_t1_waits_for_the_drivers_reports_of_held_frames() -> None:
+    # The driver's pacer holds frames back: T1 cannot expire before they are reported sent,
+    # and then counts from when the TNC will have sent them.
+    config = LinkConfig(paclen=100, window=4, t1=3.0, bytes_per_second=100)
+    link = Link(BOT, OP, config, reports_sent=True)
+    link.receive_frame(peer(FrameType.SABM, pf=True), 0.0)
+    link.accept(0.0)
+    assert [f.type for f in link.frames_to_send()] == [FrameType.UA]
+    link.frame_sent(0.19)  # on time
+    link.send_data(bytes(400), 10.0)
+    assert len(link.frames_to_send()) == 4
+    assert link.get_timer() is None  # all 4 held: T1 waits
+    link.handle_timer(30.0)
+    assert link.frames_to_send() == [] and link.state is LinkState.CONNECTED
+    # The first two leave at once, the last two 20 s late (the pacer's window was used up).
+    link.frame_sent(11.19)
+    link.frame_sent(12.38)
+    assert link.get_timer() is None
+    link.frame_sent(32.0)  # written at 30.81 s: 20 s later than estimated
+    assert link.get_timer() is None
+    link.frame_sent(33.19)
+    assert link.get_timer() == pytest.approx(33.19 + 3.0)
+    # The round trip counts from the real departure of the newest frame acknowledged.
+    link.receive_frame(peer(FrameType.RR, command=False, nr=4), 33.69)
+    assert link.t1 == pytest.approx(2 * (7 / 8 * 1.5 + 0.5 / 8))
+
+
 def test_window_full_waits_for_acks() -> None:
     link = connected_link(LinkConfig(paclen=1, window=7))
     link.send_data(b"0123456789", 0.0)

@@ -358,10 +358,10 @@ class Host:
         self.clock = clock
         self.sent: list[tuple[Frame, int]] = []
 
-    def transmit(self, frame: Frame, port: int) -> asyncio.Future[None]:
+    def transmit(self, frame: Frame, port: int) -> asyncio.Future[float]:
         self.sent.append((frame, port))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
+        done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        done.set_result(self.clock.time())  # on the air at once
         return done
 
     def scope(self, local: Callsign, remote: Callsign, mode: str, path: tuple[Hop, ...]) -> dict:

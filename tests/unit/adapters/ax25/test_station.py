@@ -7,7 +7,7 @@ when the test says so.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from adapters.ax25 import aprs
 from adapters.ax25.config import Ax25Config, TncAddress
 from adapters.ax25.frame import Callsign, Frame, FrameType, Hop, decode_frame, encode_frame
 from adapters.ax25.kiss import KissDecoder, encode_data
+from adapters.ax25.links import LinkHost, Links
 from adapters.ax25.messaging import Messenger, RetryPolicy
 from adapters.ax25.seen import SeenMessages
 from adapters.ax25.station import Station
@@ -91,10 +92,17 @@ async def rig() -> AsyncIterator[Rig]:
     yield await make_rig(config())
 
 
-async def make_rig(cfg: Ax25Config, layer: Any = None) -> Rig:
+async def make_rig(
+    cfg: Ax25Config,
+    layer: Any = None,
+    *,
+    apps: dict[str, Any] | None = None,
+    links_factory: Callable[[LinkHost], Links] = Links,
+) -> Rig:
     clock = FakeClock(start=100.0)
     monitor = Monitor()
-    router = CallsignRouter({"BOT-1": RadioBot, "BOT-2": RadioBot}, monitor=monitor)
+    apps = apps or {"BOT-1": RadioBot, "BOT-2": RadioBot}
+    router = CallsignRouter(apps, monitor=monitor)
     runtime = ApplicationRuntime(router, "ax25", clock=clock)
     written: list[bytes] = []
 
@@ -110,6 +118,7 @@ async def make_rig(cfg: Ax25Config, layer: Any = None) -> Rig:
         monitor=True,
         clock=clock,
         layer=layer,
+        links_factory=links_factory,
     )
     station.start()
     rig = Rig(station, clock, runtime, monitor, written)
