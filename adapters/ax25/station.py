@@ -32,8 +32,9 @@ Reach (gateway/reach.py): with a channel layer, an APRS conversation's scope car
 ``scope["reach"] = {"channel": "ax25.reach.<local>", "type": "aprs.message", "to": <remote>,
 "ttl": 3600}``, and the station takes ``aprs.message`` from each of its callsigns' reach
 channels (:meth:`Station.deliver_reach`): the text goes to the station through the Messenger,
-scope or not, while the station was heard within the last :data:`REACH_HEARD_SECONDS` (after a
-restart, before it is heard again, the bot's stored ``reach_until`` is the window) and at most
+scope or not, while the station was heard within the last :data:`REACH_HEARD_SECONDS` (in the
+first such period after a start, a station not heard yet is trusted to the bot's stored
+``reach_until``: the previous run may have heard it) and at most
 :data:`REACH_MAX_QUEUED` unacked parts wait for it; parts beyond are dropped, logged and
 counted (``gateway_ax25_aprs_total{event="reach_dropped"}``): a station off the air must not
 fill the channel with re-sends.
@@ -44,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -174,8 +176,14 @@ class Station:
         #: When the TNC will have sent everything written to it (estimated).
         self._air_free_at = 0.0
         self.layer = layer
-        #: (local, remote) -> when an APRS message from remote to local was last heard.
-        self._heard: dict[tuple[str, str], float] = {}
+        #: (local, remote) -> when an APRS message from remote to local was last heard, oldest
+        #: first; entries older than REACH_HEARD_SECONDS are forgotten (bounded on a busy
+        #: channel), which :meth:`deliver_reach` reads as "not heard within the hour" once the
+        #: station has run that long.
+        self._heard: OrderedDict[tuple[str, str], float] = OrderedDict()
+        #: When :meth:`start` ran: before that hour is over, a station not heard may simply
+        #: have been heard by the previous run (the bot's ``reach_until`` decides).
+        self._started_at: float | None = None
         self._reach_tasks: list[asyncio.Task[None]] = []
         #: True once :meth:`aclose` started.
         self.closed = False
@@ -184,6 +192,7 @@ class Station:
     def start(self) -> None:
         """Start the pacer and the reach listeners (call from the running loop)."""
         self.pacer.start()
+        self._started_at = self.clock.time()
         if self.layer is not None:
             for local in sorted(str(c) for c in self.callsigns):
                 deliver = functools.partial(self.deliver_reach, local)
@@ -296,7 +305,7 @@ class Station:
                     )
                     return True
             metrics.aprs("message_in").inc()
-            self._heard[(str(local), str(remote))] = now
+            self._note_heard(str(local), str(remote), now)
             self._deliver(
                 local,
                 remote,
@@ -350,6 +359,12 @@ class Station:
         if heard is not None and now - heard > REACH_HEARD_SECONDS:
             self._reach_dropped(local, remote, len(parts), f"not heard for {now - heard:.0f} s")
             return
+        started = self._started_at
+        if heard is None and started is not None and now - started > REACH_HEARD_SECONDS:
+            self._reach_dropped(
+                local, remote, len(parts), f"not heard in the last {REACH_HEARD_SECONDS:.0f} s"
+            )
+            return
         room = max(0, REACH_MAX_QUEUED - self.messenger.queued(local, remote))
         if len(parts) > room:
             self._reach_dropped(
@@ -359,6 +374,17 @@ class Station:
         if parts:
             self._send_transmissions(self.messenger.send_parts(local, remote, parts, now))
             self._arm_timer()
+
+    def _note_heard(self, local: str, remote: str, now: float) -> None:
+        """Remember that ``remote`` sent ``local`` a message at ``now``; forget stations not
+        heard for longer than :data:`REACH_HEARD_SECONDS`."""
+        self._heard[(local, remote)] = now
+        self._heard.move_to_end((local, remote))
+        while self._heard:
+            key, when = next(iter(self._heard.items()))
+            if now - when <= REACH_HEARD_SECONDS:
+                break
+            del self._heard[key]
 
     def _reach_dropped(self, local: str, remote: str, count: int, why: str) -> None:
         metrics.aprs("reach_dropped").inc(count)

@@ -126,3 +126,28 @@ async def test_a_bad_address_is_refused_and_the_listener_goes_on(
     assert frame.source == Callsign("BOT", 2)
     assert "not a callsign" in caplog.text
     await close(rig)
+
+
+async def test_stations_not_heard_for_an_hour_are_forgotten_and_not_reached(
+    layer: InMemoryChannelLayer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The heard times stay bounded on a busy channel; a forgotten station counts as not heard
+    (the station has run for over an hour, so it would have heard it)."""
+    rig = await make_rig(layer)
+    other = Callsign.parse("N0CALL-7")
+    rig.hear_aprs(b":BOT-1    :ping{9")
+    await rig.sent()
+    await rig.advance(REACH_HEARD_SECONDS + 1)
+    rig.hear_aprs(b":BOT-1    :hello{3", source=other)
+    await rig.sent()
+    assert list(rig.station._heard) == [("BOT-1", "N0CALL-7")]
+    before = dropped()
+    await rig.station.deliver_reach("BOT-1", ReachMessage("N0CALL-5", "gone"))
+    assert await rig.sent() == []
+    assert dropped() - before == 1
+    assert "not heard in the last 3600 s" in caplog.text
+    # The station heard within the hour is reached (queued behind the echo's reply to it).
+    queued = rig.station.messenger.queued("BOT-1", "N0CALL-7")
+    await rig.station.deliver_reach("BOT-1", ReachMessage("N0CALL-7", "still here"))
+    assert rig.station.messenger.queued("BOT-1", "N0CALL-7") == queued + 1
+    await close(rig)
